@@ -1,0 +1,39 @@
+import { Hono } from "hono";
+import { adminRoutes } from "./admin";
+import { type AppEnv, requestContext } from "./context";
+import { ERRORS, RelayError, toRelayError } from "./errors";
+import { ingress } from "./ingress/handler";
+import { CHANNELS } from "./providers";
+
+/** The plain error body, for routes that are not a provider's (admin API, unknown paths). */
+export function plainError(err: RelayError, requestId: string): Response {
+  return Response.json({ error: { code: err.code, message: err.message }, requestId }, { status: ERRORS[err.code].status });
+}
+
+/** The relay's HTTP surface. */
+export function createApp(): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+  app.use(requestContext());
+
+  app.get("/healthz", (c) =>
+    c.json({ status: "ok", configured: { tencent: Boolean(c.env.TENCENT_APPS), netease: Boolean(c.env.NETEASE_APPS) } }),
+  );
+
+  for (const channel of CHANNELS) {
+    app.post(channel.path, ingress(channel));
+    app.all(channel.path, (c) =>
+      channel.reject(new RelayError("METHOD_NOT_ALLOWED", "use POST"), c.get("requestId")),
+    );
+  }
+
+  app.route("/admin", adminRoutes);
+
+  app.notFound((c) => plainError(new RelayError("NOT_FOUND", "no such route"), c.get("requestId")));
+  app.onError((thrown, c) => {
+    const err = toRelayError(thrown);
+    const log = c.get("log");
+    (err.status >= 500 ? log.error : log.warn)("request refused", { code: err.code, status: err.status, reason: err.message, ...err.detail });
+    return plainError(err, c.get("requestId"));
+  });
+  return app;
+}

@@ -1,0 +1,94 @@
+import type { Target, TargetWithId } from "./target";
+import { Target as TargetSchema } from "./target";
+
+/**
+ * Targets in Workers KV. Layout (documented in the README, schema in `schemas/target.json`):
+ *   `target:<id>` → Target JSON
+ * One key per target so concurrent admin writes to different targets never overwrite each other.
+ */
+const PREFIX = "target:";
+
+/** KV key of a target. */
+export function targetKey(id: string): string {
+  return PREFIX + id;
+}
+
+/** Reads one target; undefined when absent (or unreadable, which is logged by the caller's validation). */
+export async function getTarget(kv: KVNamespace, id: string): Promise<Target | undefined> {
+  const value = await kv.get(targetKey(id), "json");
+  const parsed = TargetSchema.safeParse(value);
+  return parsed.success ? parsed.data : undefined;
+}
+
+/** Writes a target (whole document). */
+export async function putTarget(kv: KVNamespace, id: string, target: Target): Promise<void> {
+  await kv.put(targetKey(id), JSON.stringify(target));
+  invalidateTargetCache();
+}
+
+/** Deletes a target. */
+export async function deleteTarget(kv: KVNamespace, id: string): Promise<void> {
+  await kv.delete(targetKey(id));
+  invalidateTargetCache();
+}
+
+/**
+ * Reads every target: one `list` plus one bulk `get` per 100 keys (a bulk get is one KV operation). Returns the
+ * number of KV operations used, so the consumer can count them against its subrequest budget. Entries that do
+ * not parse are reported in `invalid` instead of being delivered with a half-read config.
+ */
+export async function listTargets(kv: KVNamespace): Promise<{ targets: TargetWithId[]; invalid: string[]; operations: number }> {
+  const keys: string[] = [];
+  let operations = 0;
+  let cursor: string | undefined;
+  do {
+    const page: KVNamespaceListResult<unknown, string> = await kv.list({ prefix: PREFIX, cursor });
+    operations++;
+    for (const key of page.keys) keys.push(key.name);
+    cursor = page.list_complete ? undefined : page.cursor;
+  } while (cursor);
+
+  const targets: TargetWithId[] = [];
+  const invalid: string[] = [];
+  for (let i = 0; i < keys.length; i += 100) {
+    const values = await kv.get(keys.slice(i, i + 100), "json");
+    operations++;
+    for (const [key, value] of values) {
+      const parsed = TargetSchema.safeParse(value);
+      const id = key.slice(PREFIX.length);
+      if (parsed.success) targets.push({ ...parsed.data, id });
+      else if (value !== null) invalid.push(id);
+    }
+  }
+  targets.sort((a, b) => a.id.localeCompare(b.id));
+  return { targets, invalid, operations };
+}
+
+let cache: { at: number; targets: TargetWithId[]; invalid: string[] } | undefined;
+
+/** Drops the per-isolate cache; admin writes call it so the same isolate sees its own changes at once. */
+export function invalidateTargetCache(): void {
+  cache = undefined;
+}
+
+/**
+ * Targets for the consumer, cached per isolate for `ttlMs` so a batch (and the batches right after it) cost at
+ * most one KV read round. KV itself is eventually consistent (~60 s across locations), so the TTL adds little.
+ */
+export async function cachedTargets(
+  kv: KVNamespace,
+  ttlMs: number,
+  nowMs: number,
+): Promise<{ targets: TargetWithId[]; invalid: string[]; operations: number }> {
+  if (cache && nowMs - cache.at < ttlMs) return { targets: cache.targets, invalid: cache.invalid, operations: 0 };
+  const fresh = await listTargets(kv);
+  cache = { at: nowMs, targets: fresh.targets, invalid: fresh.invalid };
+  return fresh;
+}
+
+/** Disables a target on the receiver's request (410 Gone); a later PUT re-enables it. */
+export async function disableTarget(kv: KVNamespace, id: string, reason: string, nowMs: number = Date.now()): Promise<void> {
+  const target = await getTarget(kv, id);
+  if (!target || !target.enabled) return;
+  await putTarget(kv, id, { ...target, enabled: false, disabledReason: reason, updatedAt: new Date(nowMs).toISOString() });
+}

@@ -1,0 +1,24 @@
+const encoder = new TextEncoder();
+
+/** Lowercase hex digest of `data` (a string is hashed as UTF-8). MD5 is a Workers extension to WebCrypto. */
+export async function hexDigest(
+  algorithm: "MD5" | "SHA-1" | "SHA-256",
+  data: string | ArrayBuffer | Uint8Array,
+): Promise<string> {
+  const bytes = typeof data === "string" ? encoder.encode(data) : data;
+  const digest = new Uint8Array(await crypto.subtle.digest(algorithm, bytes));
+  let hex = "";
+  for (const b of digest) hex += b.toString(16).padStart(2, "0");
+  return hex;
+}
+
+/**
+ * Constant-time string comparison, so an attacker cannot learn a signature byte by byte from response times.
+ * Only the length can leak, and the lengths compared here (hex digests, tokens) are public anyway.
+ */
+export function safeEqual(a: string, b: string): boolean {
+  const x = encoder.encode(a);
+  const y = encoder.encode(b);
+  if (x.byteLength !== y.byteLength) return false;
+  return crypto.subtle.timingSafeEqual(x, y);
+}

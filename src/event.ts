@@ -1,0 +1,73 @@
+import * as z from "zod/mini";
+import type { ProviderName } from "./providers/provider";
+
+/**
+ * The event customers receive: CloudEvents 1.0, structured JSON mode. `data` is the provider's callback body
+ * exactly as received (parsed); the extension attributes say where it came from and whether it matched the
+ * provider's documented schema.
+ */
+export const CloudEvent = z.object({
+  specversion: z.literal("1.0"),
+  /** Deterministic from (provider, app, channel, raw body): a provider's duplicate gets the same id. */
+  id: z.string().check(z.regex(/^evt_[0-9a-f]{32}$/)),
+  source: z.string().check(z.minLength(1)),
+  type: z.string().check(z.minLength(1)),
+  time: z.iso.datetime(),
+  datacontenttype: z.literal("application/json"),
+  data: z.record(z.string(), z.unknown()),
+  provider: z.enum(["tencent", "netease"]),
+  /** Tencent CallbackCommand, or NetEase `cc.<eventType>` / `callback.<eventType>`. */
+  providerevent: z.string().check(z.minLength(1)),
+  appid: z.string().check(z.minLength(1)),
+  schemavalid: z.boolean(),
+});
+export type CloudEvent = z.infer<typeof CloudEvent>;
+
+const encoder = new TextEncoder();
+
+/**
+ * Event id: SHA-256 over the provider, app, channel and the raw body bytes, 128 bits in hex. Hashing the raw
+ * bytes (not a re-serialisation) keeps the id stable across parsers; the prefix keeps apps and channels apart.
+ */
+export async function eventId(provider: ProviderName, appId: string, channel: string, body: Uint8Array): Promise<string> {
+  const prefix = encoder.encode(`${provider}\n${appId}\n${channel}\n`);
+  const bytes = new Uint8Array(prefix.byteLength + body.byteLength);
+  bytes.set(prefix);
+  bytes.set(body, prefix.byteLength);
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
+  let hex = "";
+  for (const b of digest.subarray(0, 16)) hex += b.toString(16).padStart(2, "0");
+  return `evt_${hex}`;
+}
+
+/** Everything the envelope is made of, as the ingress knows it. */
+export type EventInput = {
+  provider: ProviderName;
+  channel: string;
+  appId: string;
+  body: Uint8Array;
+  payload: Record<string, unknown>;
+  providerEvent: string;
+  type: string;
+  /** ms since epoch; the event's own time where the payload has one, else the time of receipt. */
+  timeMs: number;
+  schemaValid: boolean;
+};
+
+/** Builds the CloudEvent for a verified callback. */
+export async function buildEvent(input: EventInput): Promise<CloudEvent> {
+  const source = input.provider === "tencent" ? `/tencent/${input.appId}` : `/netease/${input.appId}/${input.channel}`;
+  return {
+    specversion: "1.0",
+    id: await eventId(input.provider, input.appId, input.channel, input.body),
+    source,
+    type: input.type,
+    time: new Date(input.timeMs).toISOString(),
+    datacontenttype: "application/json",
+    data: input.payload,
+    provider: input.provider,
+    providerevent: input.providerEvent,
+    appid: input.appId,
+    schemavalid: input.schemaValid,
+  };
+}

@@ -1,0 +1,9 @@
+import { createApp } from "./app";
+import { consumeBatch } from "./queue/consumer";
+
+const app = createApp();
+
+export default {
+  fetch: app.fetch,
+  queue: consumeBatch,
+} satisfies ExportedHandler<Env>;

@@ -1,0 +1,64 @@
+import { RelayError } from "../errors";
+
+/**
+ * The largest serialized queue message we send. Cloudflare Queues cap a message at 128 KB (1 KB = 1000 B)
+ * including ~100 B of metadata; the envelope around the body takes about 1 KB.
+ */
+export const MAX_MESSAGE_BYTES = 127_000;
+
+/**
+ * Reads the request body as bytes, refusing it as soon as it exceeds `maxBytes`, so a huge or endless upload
+ * costs neither memory nor CPU. Content-Length is checked first but not trusted: chunked bodies have none.
+ */
+export async function readBody(req: Request, maxBytes = MAX_MESSAGE_BYTES): Promise<Uint8Array> {
+  const declared = req.headers.get("content-length");
+  if (declared !== null && Number(declared) > maxBytes) throw tooLarge(maxBytes);
+  if (req.body === null) return new Uint8Array(0);
+  const reader = req.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > maxBytes) {
+      await reader.cancel();
+      throw tooLarge(maxBytes);
+    }
+    chunks.push(value);
+  }
+  if (chunks.length === 1 && chunks[0]) return chunks[0];
+  const body = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    body.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return body;
+}
+
+function tooLarge(maxBytes: number): RelayError {
+  return new RelayError("PAYLOAD_TOO_LARGE", `body exceeds ${maxBytes} bytes, the largest a queue message holds`);
+}
+
+const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
+
+/** Decodes and parses a JSON object body; anything else (invalid UTF-8, not JSON, not an object) is a 400. */
+export function parseJsonObject(body: Uint8Array): Record<string, unknown> {
+  let text: string;
+  try {
+    text = utf8.decode(body);
+  } catch {
+    throw new RelayError("INVALID_BODY", "body is not valid UTF-8");
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new RelayError("INVALID_JSON", "body is not valid JSON");
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new RelayError("INVALID_JSON", "body must be a JSON object");
+  }
+  return value as Record<string, unknown>;
+}

@@ -1,0 +1,65 @@
+import type { Handler } from "hono";
+import type { AppEnv } from "../context";
+import { toRelayError } from "../errors";
+import { buildEvent } from "../event";
+import type { Channel } from "../providers/provider";
+import { enqueueEvent } from "../queue/producer";
+import { parseJsonObject } from "./body";
+
+/** Issue locations only: zod messages are safe, but payload values (PII, message text) never reach the logs. */
+function issueSummary(issues: readonly { path: readonly PropertyKey[]; code: string }[]): string[] {
+  return issues.slice(0, 10).map((i) => `${i.path.map(String).join(".").slice(0, 120) || "(root)"}: ${i.code}`);
+}
+
+/**
+ * The ack path, identical for every provider channel: authenticate the raw bytes, parse, validate, build the
+ * event, await the enqueue, and only then answer in the provider's format. A callback that fails its schema (or
+ * whose command we do not know) is still enqueued, marked `schemavalid: false`: it is authentic, and dropping
+ * it would lose data the customer may need.
+ */
+export function ingress(channel: Channel): Handler<AppEnv> {
+  return async (c) => {
+    const log = c.get("log").with({ provider: channel.provider, channel: channel.channel });
+    try {
+      const nowMs = Date.now();
+      const url = new URL(c.req.url);
+      const { appId, body } = await channel.authenticate(c.req.raw, url, c.env, nowMs);
+      const payload = parseJsonObject(body);
+      if (channel.isProbe(payload)) {
+        log.info("address check answered", { appId });
+        return channel.ack("", payload);
+      }
+      const key = channel.identify(payload, url);
+      const entry = Object.hasOwn(channel.catalogue, key) ? channel.catalogue[key] : undefined;
+      const result = entry?.schema.safeParse(payload);
+      const schemaValid = result?.success === true;
+      const event = await buildEvent({
+        provider: channel.provider,
+        channel: channel.channel,
+        appId,
+        body,
+        payload,
+        providerEvent: channel.providerEvent(key),
+        type: channel.eventType(key, payload),
+        timeMs: channel.eventTime(payload) ?? nowMs,
+        schemaValid,
+      });
+      await enqueueEvent(c.env.EVENTS, event);
+
+      const fields = { appId, eventId: event.id, providerevent: event.providerevent, type: event.type, schemavalid: schemaValid };
+      if (!entry) log.warn("accepted an unknown event type", fields);
+      else if (result && !result.success) log.warn("accepted a callback that fails its schema", { ...fields, issues: issueSummary(result.error.issues) });
+      else log.info("callback accepted", fields);
+
+      const res = channel.ack(key, payload);
+      res.headers.set("x-imrelay-event-id", event.id);
+      return res;
+    } catch (thrown) {
+      const err = toRelayError(thrown);
+      const fields = { code: err.code, status: err.status, reason: err.message, ...err.detail };
+      if (err.status >= 500) log.error("callback failed", fields);
+      else log.warn("callback refused", fields);
+      return channel.reject(err, c.get("requestId"));
+    }
+  };
+}

@@ -1,0 +1,39 @@
+import type { RelayError } from "../errors";
+import type { CatalogueEntry } from "./fields";
+
+/** Providers the relay speaks to. */
+export type ProviderName = "tencent" | "netease";
+
+/** Who sent a callback, once its credentials have been checked against the raw request. */
+export type Authenticated = { appId: string; body: Uint8Array };
+
+/**
+ * One callback endpoint of one provider. Each provider folder exports one of these per channel; the generic
+ * ingress handler does the rest (parse, validate, build the event, enqueue, ack), so adding a provider is a
+ * folder and a registry line.
+ */
+export interface Channel {
+  readonly provider: ProviderName;
+  /** `im` for Tencent; NetEase has two independent channels, `cc` (抄送) and `callback` (第三方回调). */
+  readonly channel: "im" | "cc" | "callback";
+  /** Route path, part of the public contract. */
+  readonly path: string;
+  /** Documented payloads, keyed by what `identify` returns. */
+  readonly catalogue: Readonly<Record<string, CatalogueEntry>>;
+  /** Checks credentials on the raw request and reads the body (limited in size); throws RelayError. */
+  authenticate(req: Request, url: URL, env: Env, nowMs: number): Promise<Authenticated>;
+  /** The command / eventType of this callback; throws MISSING_EVENT_TYPE when there is none. */
+  identify(payload: Record<string, unknown>, url: URL): string;
+  /** A provider's liveness probe (NetEase posts `{}` to a new address): answer OK, forward nothing. */
+  isProbe(payload: Record<string, unknown>): boolean;
+  /** `providerevent` extension value, e.g. `Group.CallbackAfterGroupDestroyed` or `cc.1`. */
+  providerEvent(key: string): string;
+  /** CloudEvents `type`: vendor-neutral where the meaning is shared, provider-scoped otherwise. */
+  eventType(key: string, payload: Record<string, unknown>): string;
+  /** When the event happened per the payload (ms since epoch), if it says. */
+  eventTime(payload: Record<string, unknown>): number | undefined;
+  /** The provider's success answer, sent only after the event is on the queue. */
+  ack(key: string, payload: Record<string, unknown>): Response;
+  /** The provider's error answer. */
+  reject(err: RelayError, requestId: string): Response;
+}

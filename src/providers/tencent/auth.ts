@@ -1,0 +1,49 @@
+import { hexDigest, safeEqual } from "../../crypto";
+import { RelayError } from "../../errors";
+import type { TencentApp } from "../../env";
+
+/**
+ * Reads a query parameter that must appear at most once. A repeated `SdkAppid` or `Sign` is refused rather than
+ * resolved: picking the first or the last would let a proxy and the relay disagree about who is calling.
+ */
+export function singleParam(params: URLSearchParams, name: string): string | undefined {
+  const values = params.getAll(name);
+  if (values.length > 1) throw new RelayError("AMBIGUOUS_PARAMETER", `query parameter ${name} is repeated`);
+  return values[0] === "" ? undefined : values[0];
+}
+
+/**
+ * Authenticates a Tencent Cloud Chat callback from its query string and returns the SdkAppid.
+ *
+ * Tencent signs no part of the body: with a callback token configured it appends
+ * `Sign = hex(sha256(token + RequestTime))` and `RequestTime` (Unix seconds). Without a token the only check the
+ * protocol allows is that the SdkAppid is one of ours. The window bounds how long a captured URL can be replayed.
+ */
+export async function authenticateTencent(
+  params: URLSearchParams,
+  apps: Readonly<Record<string, TencentApp>>,
+  windowSeconds: number,
+  nowMs: number,
+): Promise<string> {
+  const appId = singleParam(params, "SdkAppid");
+  if (appId === undefined) throw new RelayError("MISSING_CREDENTIALS", "query parameter SdkAppid is missing");
+  const app = Object.hasOwn(apps, appId) ? apps[appId] : undefined;
+  if (!app) throw new RelayError("UNKNOWN_APP", "SdkAppid is not configured", { appId: appId.slice(0, 32) });
+  if (app.token === undefined) return appId;
+
+  const sign = singleParam(params, "Sign");
+  const requestTime = singleParam(params, "RequestTime");
+  if (sign === undefined) throw new RelayError("MISSING_CREDENTIALS", "query parameter Sign is missing");
+  if (requestTime === undefined) throw new RelayError("MISSING_CREDENTIALS", "query parameter RequestTime is missing");
+  if (!/^\d{1,12}$/.test(requestTime)) throw new RelayError("INVALID_TIMESTAMP", "RequestTime is not Unix seconds");
+  // Signature before freshness: a caller without the token learns nothing about our clock or window.
+  const expected = await hexDigest("SHA-256", app.token + requestTime);
+  if (!safeEqual(expected, sign.toLowerCase())) throw new RelayError("BAD_SIGNATURE", "Sign does not match");
+  const skew = Math.abs(nowMs / 1000 - Number(requestTime));
+  if (skew > windowSeconds) {
+    throw new RelayError("TIMESTAMP_OUT_OF_WINDOW", `RequestTime is outside the ±${windowSeconds} s window`, {
+      skewSeconds: Math.round(skew),
+    });
+  }
+  return appId;
+}

@@ -1,0 +1,47 @@
+import { settings, tencentApps } from "../../env";
+import { RelayError } from "../../errors";
+import { readBody } from "../../ingress/body";
+import type { Channel } from "../provider";
+import { epochMs } from "../time";
+import { authenticateTencent, singleParam } from "./auth";
+import { tencentEventType } from "./event-types";
+import { tencentAck, tencentReject } from "./respond";
+import { TENCENT_COMMANDS } from "./schemas";
+
+const COMMAND = /^[A-Za-z][A-Za-z0-9_.]{0,127}$/;
+
+/** Tencent Cloud Chat third-party callbacks: one URL, the command in the query string. */
+export const tencent: Channel = {
+  provider: "tencent",
+  channel: "im",
+  path: "/tencent",
+  catalogue: TENCENT_COMMANDS,
+
+  async authenticate(req, url, env, nowMs) {
+    const appId = await authenticateTencent(url.searchParams, tencentApps(env), settings(env).tencentWindowSeconds, nowMs);
+    return { appId, body: await readBody(req) };
+  },
+
+  identify(payload, url) {
+    // The query names the command for every callback; the body repeats it for most (not ContentCallback.*).
+    const command = singleParam(url.searchParams, "CallbackCommand") ?? payload.CallbackCommand;
+    if (typeof command !== "string" || !COMMAND.test(command)) {
+      throw new RelayError("MISSING_EVENT_TYPE", "CallbackCommand is missing or malformed");
+    }
+    return command;
+  },
+
+  isProbe: () => false,
+  providerEvent: (command) => command,
+  eventType: tencentEventType,
+
+  eventTime(payload) {
+    // Push callbacks batch events under `Events` with seconds; epochMs handles both units.
+    const events = payload.Events;
+    const first = Array.isArray(events) ? (events[0] as Record<string, unknown> | undefined) : undefined;
+    return epochMs(payload.EventTime) ?? epochMs(first?.EventTime) ?? epochMs(payload.MsgTime);
+  },
+
+  ack: tencentAck,
+  reject: tencentReject,
+};

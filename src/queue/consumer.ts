@@ -1,0 +1,251 @@
+import { cachedTargets, disableTarget } from "../config/store";
+import type { TargetWithId } from "../config/target";
+import { attemptDelivery, mapLimit } from "../delivery/attempt";
+import { classify, type Verdict } from "../delivery/classify";
+import { matchesFilter } from "../delivery/filter";
+import { type Settings, settings } from "../env";
+import type { CloudEvent } from "../event";
+import { createLogger, type Logger } from "../log";
+import { parseRetryAfter, retryDelay, withJitter } from "./backoff";
+import { putDeadLetter } from "./dead-letters";
+import { type DeliveryMessage, QueueMessage } from "./message";
+import { enqueueMessages, type ScheduledDelivery } from "./producer";
+
+/** Workers allow 6 simultaneous outgoing connections per invocation. */
+const CONNECTIONS = 6;
+/** Delay before a message is retried after an infrastructure failure (KV or Queue unavailable). */
+const INFRA_RETRY_SECONDS = 30;
+
+/** Whether a target wants this event. */
+export function targetMatches(target: TargetWithId, event: CloudEvent): boolean {
+  return (
+    target.enabled &&
+    (!target.providers || target.providers.includes(event.provider)) &&
+    (!target.apps || target.apps.includes(event.appid)) &&
+    matchesFilter(target.events, [event.type, event.providerevent])
+  );
+}
+
+/** One queue message, read and planned. */
+type Job = {
+  msg: Message<unknown>;
+  event: CloudEvent;
+  /** Attempt number of the deliveries made now. */
+  attempt: number;
+  /** Targets delivered to in this invocation. */
+  now: TargetWithId[];
+  /** Targets left for a later invocation (over the subrequest budget), re-enqueued at once. */
+  later: TargetWithId[];
+  /** Set for `delivery` messages: retried in place with `msg.retry`, so a retry costs one queue read. */
+  single: boolean;
+};
+
+type Outcome = { target: TargetWithId; verdict: Verdict; status?: number; retryAfter?: number };
+
+function delivery(event: CloudEvent, target: string, attempt: number, delaySeconds: number): ScheduledDelivery {
+  const message: DeliveryMessage = { v: 1, kind: "delivery", event, target, attempt };
+  return { message, delaySeconds };
+}
+
+/**
+ * The queue handler. Per message it decides: ack, retry with a delay, or dead-letter; it never throws (an
+ * uncaught throw would retry the whole batch and re-deliver to targets that already have their events) and
+ * awaits every promise.
+ *
+ * Cost: an `event` message whose targets all answer 2xx is one queue write (the ingress), one read and one
+ * delete, however many targets it fans out to. Only failed (event, target) pairs are re-enqueued, one message
+ * each with its delay; their later retries use `msg.retry`, which costs one more read and no write.
+ */
+export async function consumeBatch(batch: MessageBatch<unknown>, env: Env): Promise<void> {
+  const log = createLogger({ queue: batch.queue, batchSize: batch.messages.length });
+  try {
+    if (batch.queue.endsWith("-dlq")) await consumeDeadLetterQueue(batch, env, log);
+    else await consumeEvents(batch, env, log);
+  } catch (err) {
+    // Reached only when KV, the queue or the config is unavailable: nothing was delivered yet in this path.
+    log.error("batch failed, retrying", { reason: String(err) });
+    batch.retryAll({ delaySeconds: INFRA_RETRY_SECONDS });
+  }
+}
+
+async function consumeEvents(batch: MessageBatch<unknown>, env: Env, log: Logger): Promise<void> {
+  const cfg = settings(env);
+  const nowMs = Date.now();
+  const { targets, invalid } = await cachedTargets(env.TARGETS, cfg.targetsCacheTtlMs, nowMs);
+  if (invalid.length > 0) log.warn("targets with invalid config are skipped", { targets: invalid });
+  const byId = new Map(targets.map((t) => [t.id, t]));
+
+  const jobs: Job[] = [];
+  const spill: ScheduledDelivery[] = [];
+  let budget = cfg.subrequestBudget;
+  for (const msg of batch.messages) {
+    const parsed = QueueMessage.safeParse(msg.body);
+    if (!parsed.success) {
+      await deadLetterMalformed(env, msg, log);
+      continue;
+    }
+    const body = parsed.data;
+    if (body.kind === "event") {
+      const matching = targets.filter((t) => targetMatches(t, body.event));
+      if (matching.length === 0) {
+        log.info("no target matches", { eventId: body.event.id, type: body.event.type });
+        msg.ack();
+        continue;
+      }
+      if (matching.length > budget && budget < cfg.subrequestBudget) {
+        // Not enough subrequests left in this invocation: try the whole event again in the next one.
+        msg.retry({ delaySeconds: 0 });
+        continue;
+      }
+      const take = Math.min(matching.length, budget);
+      budget -= take;
+      jobs.push({ msg, event: body.event, attempt: 1, now: matching.slice(0, take), later: matching.slice(take), single: false });
+      continue;
+    }
+    const attempt = body.attempt + msg.attempts - 1;
+    const target = byId.get(body.target);
+    if (!target) {
+      log.warn("target deleted, delivery dropped", { eventId: body.event.id, target: body.target });
+      msg.ack();
+    } else if (!target.enabled) {
+      await putDeadLetter(env.TARGETS, { kind: "delivery", target: target.id, event: body.event, lastError: "target disabled", attempts: attempt - 1 });
+      log.warn("target disabled, delivery dead-lettered", { eventId: body.event.id, target: target.id });
+      msg.ack();
+    } else if (budget === 0) {
+      // Re-sent rather than retried: a retry would count as a delivery attempt.
+      spill.push(delivery(body.event, target.id, attempt, 0));
+      jobs.push({ msg, event: body.event, attempt, now: [], later: [], single: false });
+    } else {
+      budget--;
+      jobs.push({ msg, event: body.event, attempt, now: [target], later: [], single: true });
+    }
+  }
+
+  const results = await deliverAll(jobs, cfg);
+  const followUps: ScheduledDelivery[] = [...spill];
+  const settle: (() => Promise<void> | void)[] = [];
+  for (const [i, job] of jobs.entries()) {
+    const outcomes = results[i] ?? [];
+    const done = await settleJob(job, outcomes, env, cfg, log, followUps);
+    settle.push(done);
+  }
+
+  // Only failed pairs are re-enqueued; if that fails, the original messages are retried whole (targets that
+  // already succeeded may get a duplicate, with the same webhook-id: at-least-once, never lost).
+  let enqueued = true;
+  if (followUps.length > 0) {
+    try {
+      await enqueueMessages(env.EVENTS, followUps);
+    } catch (err) {
+      enqueued = false;
+      log.error("could not re-enqueue failed deliveries; retrying their messages", { reason: String(err) });
+    }
+  }
+  for (const [i, job] of jobs.entries()) {
+    if (enqueued) await settle[i]?.();
+    else job.msg.retry({ delaySeconds: cfg.retrySchedule[0] ?? INFRA_RETRY_SECONDS });
+  }
+}
+
+async function deliverAll(jobs: readonly Job[], cfg: Settings): Promise<Outcome[][]> {
+  const bodies = jobs.map((job) => JSON.stringify(job.event));
+  const pairs = jobs.flatMap((job, i) => job.now.map((target) => ({ i, target })));
+  const outcomes = await mapLimit(pairs, CONNECTIONS, async ({ i, target }): Promise<Outcome> => {
+    const job = jobs[i] as Job;
+    const result = await attemptDelivery(target, job.event.id, bodies[i] as string, cfg.deliveryTimeoutMs);
+    const verdict = classify(result);
+    if (result.kind !== "response") return { target, verdict };
+    return { target, verdict, status: result.status, retryAfter: parseRetryAfter(result.retryAfter, Date.now()) };
+  });
+  const grouped: Outcome[][] = jobs.map(() => []);
+  pairs.forEach(({ i }, k) => grouped[i]?.push(outcomes[k] as Outcome));
+  return grouped;
+}
+
+/**
+ * Records what happened to one message's deliveries and returns the ack/retry to apply once the follow-up
+ * deliveries are safely on the queue.
+ */
+async function settleJob(
+  job: Job,
+  outcomes: readonly Outcome[],
+  env: Env,
+  cfg: Settings,
+  log: Logger,
+  followUps: ScheduledDelivery[],
+): Promise<() => Promise<void> | void> {
+  const eventLog = log.with({ eventId: job.event.id, type: job.event.type, attempt: job.attempt });
+  for (const target of job.later) followUps.push(delivery(job.event, target.id, job.attempt, 0));
+  let retryInPlace: number | undefined;
+  const deadLetters: (() => Promise<unknown>)[] = [];
+
+  for (const { target, verdict, status, retryAfter } of outcomes) {
+    const fields = { target: target.id, status };
+    if (verdict.outcome === "delivered") {
+      eventLog.info("delivered", fields);
+      continue;
+    }
+    if (verdict.outcome === "gone") {
+      eventLog.warn("target answered 410 Gone; disabling it", fields);
+      await disableTarget(env.TARGETS, target.id, `answered 410 Gone at ${new Date().toISOString()}`);
+      deadLetters.push(() =>
+        putDeadLetter(env.TARGETS, { kind: "delivery", target: target.id, event: job.event, lastStatus: 410, lastError: "HTTP 410 (target disabled)", attempts: job.attempt }),
+      );
+      continue;
+    }
+    const scheduled = cfg.retrySchedule[job.attempt - 1];
+    if (scheduled === undefined) {
+      eventLog.warn("retries exhausted; dead-lettered", { ...fields, reason: verdict.reason });
+      deadLetters.push(() =>
+        putDeadLetter(env.TARGETS, { kind: "delivery", target: target.id, event: job.event, lastStatus: status, lastError: verdict.reason, attempts: job.attempt }),
+      );
+      continue;
+    }
+    const delaySeconds = retryDelay(withJitter(scheduled), retryAfter);
+    eventLog.warn("delivery failed; will retry", { ...fields, reason: verdict.reason, delaySeconds });
+    if (job.single) retryInPlace = delaySeconds;
+    else followUps.push(delivery(job.event, target.id, job.attempt + 1, delaySeconds));
+  }
+
+  return async () => {
+    for (const write of deadLetters) await write();
+    if (retryInPlace !== undefined) job.msg.retry({ delaySeconds: retryInPlace });
+    else job.msg.ack();
+  };
+}
+
+async function deadLetterMalformed(env: Env, msg: Message<unknown>, log: Logger): Promise<void> {
+  let raw: string;
+  try {
+    raw = JSON.stringify(msg.body) ?? String(msg.body);
+  } catch {
+    raw = String(msg.body);
+  }
+  const id = await putDeadLetter(env.TARGETS, { kind: "malformed", raw: raw.slice(0, 100_000), lastError: "message does not match the queue message schema", attempts: msg.attempts });
+  log.error("malformed queue message dead-lettered", { messageId: msg.id, deadLetter: id });
+  msg.ack();
+}
+
+/**
+ * The queue's own dead-letter queue receives what exhausted `max_retries` (the consumer kept failing on
+ * infrastructure). Each message becomes a replayable dead letter in KV.
+ */
+async function consumeDeadLetterQueue(batch: MessageBatch<unknown>, env: Env, log: Logger): Promise<void> {
+  for (const msg of batch.messages) {
+    const parsed = QueueMessage.safeParse(msg.body);
+    if (!parsed.success) {
+      await deadLetterMalformed(env, msg, log);
+      continue;
+    }
+    const body = parsed.data;
+    const id = await putDeadLetter(env.TARGETS, {
+      kind: body.kind,
+      target: body.kind === "delivery" ? body.target : undefined,
+      event: body.event,
+      lastError: "queue retries exhausted",
+      attempts: msg.attempts,
+    });
+    log.error("queue retries exhausted; dead-lettered", { eventId: body.event.id, deadLetter: id });
+    msg.ack();
+  }
+}

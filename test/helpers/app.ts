@@ -1,0 +1,18 @@
+import { createExecutionContext, env } from "cloudflare:test";
+import { createApp } from "../../src/app";
+import type { QueueMessage } from "../../src/queue/message";
+import { FakeQueue } from "./fake-queue";
+
+/** The relay's fetch handler over the test bindings, with a recording queue in place of the real one. */
+export function relayWithFakeQueue(overrides: Partial<Env> = {}) {
+  const queue = new FakeQueue();
+  const testEnv = { ...env, ...overrides, EVENTS: queue as unknown as Queue } as Env;
+  const app = createApp();
+  return {
+    queue,
+    env: testEnv,
+    fetch: (req: Request) => app.fetch(req, testEnv, createExecutionContext()),
+    /** The events enqueued so far. */
+    events: () => queue.sent.map((s) => (s.body as QueueMessage).event),
+  };
+}
