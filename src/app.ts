@@ -7,7 +7,10 @@ import { CHANNELS } from "./providers";
 
 /** The plain error body, for routes that are not a provider's (admin API, unknown paths). */
 export function plainError(err: RelayError, requestId: string): Response {
-  return Response.json({ error: { code: err.code, message: err.message }, requestId }, { status: ERRORS[err.code].status });
+  return Response.json(
+    { error: { code: err.code, message: err.message }, requestId },
+    { status: ERRORS[err.code].status, headers: err.headers },
+  );
 }
 
 /** The relay's HTTP surface. */

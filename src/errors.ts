@@ -40,6 +40,8 @@ export class RelayError extends Error {
     message: string,
     /** Extra, non-secret fields for the log line (never rendered to the caller). */
     readonly detail?: Record<string, unknown>,
+    /** Response headers the answer must carry (e.g. a `www-authenticate` challenge). */
+    readonly headers?: Record<string, string>,
   ) {
     super(message);
   }

@@ -9,3 +9,9 @@ declare namespace Cloudflare {
     ADMIN_TOKEN?: string;
   }
 }
+declare namespace Cloudflare {
+  interface Env {
+    /** Optional Analytics Engine dataset for counters; see README "Observability". */
+    METRICS?: AnalyticsEngineDataset;
+  }
+}

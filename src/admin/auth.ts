@@ -20,8 +20,9 @@ export function adminAuth(): MiddlewareHandler<AppEnv> {
     const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
     const [given, expected] = await Promise.all([sha256(match?.[1] ?? ""), sha256(token)]);
     if (!match || !crypto.subtle.timingSafeEqual(given, expected)) {
-      c.header("www-authenticate", 'Bearer realm="imrelay-admin"');
-      throw new RelayError("UNAUTHORIZED", "missing or invalid bearer token");
+      throw new RelayError("UNAUTHORIZED", "missing or invalid bearer token", undefined, {
+        "www-authenticate": 'Bearer realm="imrelay-admin"',
+      });
     }
     await next();
   };

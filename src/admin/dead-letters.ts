@@ -28,9 +28,9 @@ async function replayMessage(env: Env, letter: DeadLetter): Promise<QueueMessage
     throw new RelayError("CONFLICT", "a malformed queue message cannot be replayed; inspect it and delete it");
   }
   if (letter.kind === "event" || !letter.target) return { v: 1, kind: "event", event: letter.event };
-  if (!(await getTarget(env.TARGETS, letter.target))) {
-    throw new RelayError("CONFLICT", "the dead letter's target no longer exists");
-  }
+  const target = await getTarget(env.TARGETS, letter.target);
+  if (!target) throw new RelayError("CONFLICT", "the dead letter's target no longer exists");
+  if (!target.enabled) throw new RelayError("CONFLICT", "the dead letter's target is disabled; re-enable it with PUT first");
   return { v: 1, kind: "delivery", event: letter.event, target: letter.target, attempt: 1 };
 }
 
@@ -56,12 +56,16 @@ export const deadLetterRoutes = new Hono<AppEnv>()
     const replayed: string[] = [];
     const skipped: { id: string; reason: string }[] = [];
     let cursor: string | undefined;
+    let leftOver = false;
     // Page until `limit` replayable letters are found or the list ends; each page reads keys only.
     do {
       const page = await listDeadLetters(c.env.TARGETS, { target, sinceMs, limit: 1000, cursor });
       cursor = page.cursor;
       for (const item of page.items) {
-        if (replayed.length >= limit) break;
+        if (replayed.length >= limit) {
+          leftOver = true;
+          break;
+        }
         const letter = await getDeadLetter(c.env.TARGETS, item.id);
         if (!letter) continue;
         try {
@@ -75,7 +79,7 @@ export const deadLetterRoutes = new Hono<AppEnv>()
       }
     } while (cursor && replayed.length < limit);
     c.get("log").info("dead letters replayed", { count: replayed.length, skipped: skipped.length, target });
-    return c.json({ replayed, skipped, more: Boolean(cursor) }, 202);
+    return c.json({ replayed, skipped, more: leftOver || Boolean(cursor) }, 202);
   })
   .get("/:id", async (c) => {
     const letter = await getDeadLetter(c.env.TARGETS, c.req.param("id"));

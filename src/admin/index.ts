@@ -1,4 +1,5 @@
 import { Hono } from "hono";
+import openapi from "../../schemas/openapi.json";
 import type { AppEnv } from "../context";
 import { adminAuth } from "./auth";
 import { deadLetterRoutes } from "./dead-letters";
@@ -7,5 +8,6 @@ import { targetRoutes } from "./targets";
 /** The admin API, all behind the bearer token. */
 export const adminRoutes = new Hono<AppEnv>()
   .use(adminAuth())
+  .get("/openapi.json", (c) => c.json(openapi))
   .route("/targets", targetRoutes)
   .route("/dead-letters", deadLetterRoutes);

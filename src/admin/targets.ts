@@ -6,9 +6,13 @@ import { generateSecret } from "../delivery/signature";
 import { RelayError } from "../errors";
 import { invalid, readJson } from "./validate";
 
-/** Secrets are write-only: read back, only the last 4 characters show, enough to tell a rotation happened. */
+/**
+ * Secrets are write-only: read back, only the secret's last 4 characters show (enough to tell a rotation
+ * happened), and header values are hidden, since they often carry credentials for the endpoint.
+ */
 function masked(id: string, target: Target): Record<string, unknown> {
-  return { id, ...target, secret: `whsec_****${target.secret.slice(-4)}` };
+  const headers = target.headers && Object.fromEntries(Object.keys(target.headers).map((name) => [name, "****"]));
+  return { id, ...target, secret: `whsec_****${target.secret.slice(-4)}`, ...(headers && { headers }) };
 }
 
 function targetId(raw: string): string {

@@ -38,7 +38,7 @@ export const TargetSecret = z.string().check(
     try {
       parseSecret(value);
     } catch (err) {
-      ctx.addIssue({ code: "custom", message: `secret: ${(err as Error).message}`, input: "(redacted)" });
+      ctx.addIssue({ code: "custom", message: (err as Error).message, input: "(redacted)" });
     }
   }),
 );

@@ -17,7 +17,7 @@ const encoder = new TextEncoder();
 // which would let two different config strings name the same key.
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
-function decodeBase64(text: string): Uint8Array | undefined {
+function decodeBase64(text: string): Uint8Array<ArrayBuffer> | undefined {
   if (!BASE64.test(text)) return undefined;
   const binary = atob(text);
   const bytes = new Uint8Array(binary.length);
@@ -38,7 +38,7 @@ function encodeBase64(bytes: Uint8Array): string {
  * @returns The raw key bytes.
  * @throws Error when the prefix is missing, the base64 is invalid or the key length is out of range.
  */
-export function parseSecret(secret: string): Uint8Array {
+export function parseSecret(secret: string): Uint8Array<ArrayBuffer> {
   if (!secret.startsWith(SECRET_PREFIX)) throw new Error('webhook secret must start with "whsec_"');
   const key = decodeBase64(secret.slice(SECRET_PREFIX.length));
   if (key === undefined) throw new Error('webhook secret is not valid base64 after "whsec_"');

@@ -2,6 +2,7 @@ import type { Handler } from "hono";
 import type { AppEnv } from "../context";
 import { toRelayError } from "../errors";
 import { buildEvent } from "../event";
+import { count } from "../metrics";
 import type { Channel } from "../providers/provider";
 import { enqueueEvent } from "../queue/producer";
 import { parseJsonObject } from "./body";
@@ -51,6 +52,7 @@ export function ingress(channel: Channel): Handler<AppEnv> {
       else if (result && !result.success) log.warn("accepted a callback that fails its schema", { ...fields, issues: issueSummary(result.error.issues) });
       else log.info("callback accepted", fields);
 
+      count(c.env, "accepted", channel.provider, event.type, schemaValid ? "" : "schema_invalid");
       const res = channel.ack(key, payload);
       res.headers.set("x-imrelay-event-id", event.id);
       return res;
@@ -59,6 +61,7 @@ export function ingress(channel: Channel): Handler<AppEnv> {
       const fields = { code: err.code, status: err.status, reason: err.message, ...err.detail };
       if (err.status >= 500) log.error("callback failed", fields);
       else log.warn("callback refused", fields);
+      count(c.env, "refused", channel.provider, channel.channel, err.code);
       return channel.reject(err, c.get("requestId"));
     }
   };

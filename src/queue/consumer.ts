@@ -6,6 +6,7 @@ import { matchesFilter } from "../delivery/filter";
 import { type Settings, settings } from "../env";
 import type { CloudEvent } from "../event";
 import { createLogger, type Logger } from "../log";
+import { count } from "../metrics";
 import { parseRetryAfter, retryDelay, withJitter } from "./backoff";
 import { putDeadLetter } from "./dead-letters";
 import { type DeliveryMessage, QueueMessage } from "./message";
@@ -34,10 +35,10 @@ type Job = {
   attempt: number;
   /** Targets delivered to in this invocation. */
   now: TargetWithId[];
-  /** Targets left for a later invocation (over the subrequest budget), re-enqueued at once. */
-  later: TargetWithId[];
   /** Set for `delivery` messages: retried in place with `msg.retry`, so a retry costs one queue read. */
   single: boolean;
+  /** Deliveries this message hands on to later messages; it is acked only once they are on the queue. */
+  followUps: ScheduledDelivery[];
 };
 
 type Outcome = { target: TargetWithId; verdict: Verdict; status?: number; retryAfter?: number };
@@ -71,13 +72,15 @@ export async function consumeBatch(batch: MessageBatch<unknown>, env: Env): Prom
 async function consumeEvents(batch: MessageBatch<unknown>, env: Env, log: Logger): Promise<void> {
   const cfg = settings(env);
   const nowMs = Date.now();
-  const { targets, invalid } = await cachedTargets(env.TARGETS, cfg.targetsCacheTtlMs, nowMs);
+  const { targets, invalid, operations } = await cachedTargets(env.TARGETS, cfg.targetsCacheTtlMs, nowMs);
   if (invalid.length > 0) log.warn("targets with invalid config are skipped", { targets: invalid });
   const byId = new Map(targets.map((t) => [t.id, t]));
 
   const jobs: Job[] = [];
-  const spill: ScheduledDelivery[] = [];
-  let budget = cfg.subrequestBudget;
+  // Outbound deliveries, the target read and the one follow-up send share the subrequest budget. Dead-letter
+  // and 410 writes are KV operations, which have their own limit of 1,000 per invocation.
+  const fullBudget = Math.max(1, cfg.subrequestBudget - operations - 1);
+  let budget = fullBudget;
   for (const msg of batch.messages) {
     const parsed = QueueMessage.safeParse(msg.body);
     if (!parsed.success) {
@@ -92,14 +95,15 @@ async function consumeEvents(batch: MessageBatch<unknown>, env: Env, log: Logger
         msg.ack();
         continue;
       }
-      if (matching.length > budget && budget < cfg.subrequestBudget) {
+      if (matching.length > budget && budget < fullBudget) {
         // Not enough subrequests left in this invocation: try the whole event again in the next one.
         msg.retry({ delaySeconds: 0 });
         continue;
       }
       const take = Math.min(matching.length, budget);
       budget -= take;
-      jobs.push({ msg, event: body.event, attempt: 1, now: matching.slice(0, take), later: matching.slice(take), single: false });
+      const later = matching.slice(take).map((t) => delivery(body.event, t.id, 1, 0));
+      jobs.push({ msg, event: body.event, attempt: 1, now: matching.slice(0, take), single: false, followUps: later });
       continue;
     }
     const attempt = body.attempt + msg.attempts - 1;
@@ -113,25 +117,22 @@ async function consumeEvents(batch: MessageBatch<unknown>, env: Env, log: Logger
       msg.ack();
     } else if (budget === 0) {
       // Re-sent rather than retried: a retry would count as a delivery attempt.
-      spill.push(delivery(body.event, target.id, attempt, 0));
-      jobs.push({ msg, event: body.event, attempt, now: [], later: [], single: false });
+      const followUps = [delivery(body.event, target.id, attempt, 0)];
+      jobs.push({ msg, event: body.event, attempt, now: [], single: false, followUps });
     } else {
       budget--;
-      jobs.push({ msg, event: body.event, attempt, now: [target], later: [], single: true });
+      jobs.push({ msg, event: body.event, attempt, now: [target], single: true, followUps: [] });
     }
   }
 
   const results = await deliverAll(jobs, cfg);
-  const followUps: ScheduledDelivery[] = [...spill];
-  const settle: (() => Promise<void> | void)[] = [];
-  for (const [i, job] of jobs.entries()) {
-    const outcomes = results[i] ?? [];
-    const done = await settleJob(job, outcomes, env, cfg, log, followUps);
-    settle.push(done);
-  }
+  const settle: (() => Promise<void>)[] = [];
+  for (const [i, job] of jobs.entries()) settle.push(await settleJob(job, results[i] ?? [], env, cfg, log));
 
-  // Only failed pairs are re-enqueued; if that fails, the original messages are retried whole (targets that
-  // already succeeded may get a duplicate, with the same webhook-id: at-least-once, never lost).
+  // Only failed pairs are re-enqueued, in one send for the whole batch. If that fails, the messages that had
+  // follow-ups are retried whole (targets that already succeeded may get a duplicate, with the same
+  // webhook-id: at-least-once, never lost); the others are settled as usual.
+  const followUps = jobs.flatMap((job) => job.followUps);
   let enqueued = true;
   if (followUps.length > 0) {
     try {
@@ -142,7 +143,7 @@ async function consumeEvents(batch: MessageBatch<unknown>, env: Env, log: Logger
     }
   }
   for (const [i, job] of jobs.entries()) {
-    if (enqueued) await settle[i]?.();
+    if (enqueued || job.followUps.length === 0) await settle[i]?.();
     else job.msg.retry({ delaySeconds: cfg.retrySchedule[0] ?? INFRA_RETRY_SECONDS });
   }
 }
@@ -158,7 +159,7 @@ async function deliverAll(jobs: readonly Job[], cfg: Settings): Promise<Outcome[
     return { target, verdict, status: result.status, retryAfter: parseRetryAfter(result.retryAfter, Date.now()) };
   });
   const grouped: Outcome[][] = jobs.map(() => []);
-  pairs.forEach(({ i }, k) => grouped[i]?.push(outcomes[k] as Outcome));
+  for (const [k, { i }] of pairs.entries()) grouped[i]?.push(outcomes[k] as Outcome);
   return grouped;
 }
 
@@ -172,21 +173,22 @@ async function settleJob(
   env: Env,
   cfg: Settings,
   log: Logger,
-  followUps: ScheduledDelivery[],
-): Promise<() => Promise<void> | void> {
+): Promise<() => Promise<void>> {
   const eventLog = log.with({ eventId: job.event.id, type: job.event.type, attempt: job.attempt });
-  for (const target of job.later) followUps.push(delivery(job.event, target.id, job.attempt, 0));
   let retryInPlace: number | undefined;
   const deadLetters: (() => Promise<unknown>)[] = [];
 
   for (const { target, verdict, status, retryAfter } of outcomes) {
     const fields = { target: target.id, status };
+    const counted = (outcome: Parameters<typeof count>[1], detail = "") => count(env, outcome, job.event.provider, job.event.type, detail);
     if (verdict.outcome === "delivered") {
       eventLog.info("delivered", fields);
+      counted("delivered");
       continue;
     }
     if (verdict.outcome === "gone") {
       eventLog.warn("target answered 410 Gone; disabling it", fields);
+      counted("disabled", "HTTP 410");
       await disableTarget(env.TARGETS, target.id, `answered 410 Gone at ${new Date().toISOString()}`);
       deadLetters.push(() =>
         putDeadLetter(env.TARGETS, { kind: "delivery", target: target.id, event: job.event, lastStatus: 410, lastError: "HTTP 410 (target disabled)", attempts: job.attempt }),
@@ -196,6 +198,7 @@ async function settleJob(
     const scheduled = cfg.retrySchedule[job.attempt - 1];
     if (scheduled === undefined) {
       eventLog.warn("retries exhausted; dead-lettered", { ...fields, reason: verdict.reason });
+      counted("dead_lettered", verdict.reason);
       deadLetters.push(() =>
         putDeadLetter(env.TARGETS, { kind: "delivery", target: target.id, event: job.event, lastStatus: status, lastError: verdict.reason, attempts: job.attempt }),
       );
@@ -203,8 +206,9 @@ async function settleJob(
     }
     const delaySeconds = retryDelay(withJitter(scheduled), retryAfter);
     eventLog.warn("delivery failed; will retry", { ...fields, reason: verdict.reason, delaySeconds });
+    counted("retried", verdict.reason);
     if (job.single) retryInPlace = delaySeconds;
-    else followUps.push(delivery(job.event, target.id, job.attempt + 1, delaySeconds));
+    else job.followUps.push(delivery(job.event, target.id, job.attempt + 1, delaySeconds));
   }
 
   return async () => {
@@ -243,7 +247,8 @@ async function consumeDeadLetterQueue(batch: MessageBatch<unknown>, env: Env, lo
       target: body.kind === "delivery" ? body.target : undefined,
       event: body.event,
       lastError: "queue retries exhausted",
-      attempts: msg.attempts,
+      // The DLQ's own read count says nothing about delivery attempts; the message's attempt number does.
+      attempts: body.kind === "delivery" ? body.attempt : 1,
     });
     log.error("queue retries exhausted; dead-lettered", { eventId: body.event.id, deadLetter: id });
     msg.ack();

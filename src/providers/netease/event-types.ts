@@ -42,7 +42,7 @@ const CALLBACK_NAMES: Readonly<Record<string, string>> = {
 };
 
 /** Team notification `attach.id` → neutral type (0–10 advanced team, 401–411 super team). */
-const TEAM_NOTIFICATIONS: Readonly<Record<number, string>> = {
+export const TEAM_NOTIFICATIONS: Readonly<Record<number, string>> = {
   0: "im.group.member.joined", 5: "im.group.member.joined", 9: "im.group.member.joined",
   401: "im.group.member.joined", 410: "im.group.member.joined", 411: "im.group.member.joined",
   1: "im.group.member.kicked", 402: "im.group.member.kicked",
@@ -64,6 +64,13 @@ function attachOf(payload: Record<string, unknown>): Record<string, unknown> | u
   }
   return typeof attach === "object" && attach !== null ? (attach as Record<string, unknown>) : undefined;
 }
+
+/** The rules of `sessionMessageType`, for the README's table (kept beside the code they describe). */
+export const CC_SESSION_RULES: readonly { when: string; type: string }[] = [
+  { when: "convType PERSON / TEAM / SUPER_TEAM, msgType not NOTIFICATION", type: "im.message.sent" },
+  { when: "convType CUSTOM_PERSON, msgType FRIEND_ADD, attach.vt 1 or 3", type: "im.friend.added" },
+  { when: "convType CUSTOM_PERSON, msgType FRIEND_DELETE", type: "im.friend.deleted" },
+];
 
 /**
  * 抄送 eventType 1 carries every conversation message, including the notifications that tell a team was

@@ -28,15 +28,19 @@ export const TENCENT_EVENT_TYPES: Readonly<Record<string, string>> = {
 };
 
 /** Commands whose type depends on a field of the body: one command, two facts. */
+export const TENCENT_REFINEMENTS: readonly { command: string; field: string; value: string; type: string }[] = [
+  { command: "Group.CallbackAfterMemberExit", field: "ExitType", value: "Kicked", type: "im.group.member.kicked" },
+  { command: "State.StateChange", field: "Info.Action", value: "Login", type: "im.user.online" },
+];
+
+function fieldAt(payload: Record<string, unknown>, path: string): unknown {
+  let value: unknown = payload;
+  for (const key of path.split(".")) value = typeof value === "object" && value !== null ? (value as Record<string, unknown>)[key] : undefined;
+  return value;
+}
+
 function refine(command: string, payload: Record<string, unknown>): string | undefined {
-  if (command === "Group.CallbackAfterMemberExit" && payload.ExitType === "Kicked") return "im.group.member.kicked";
-  if (command === "State.StateChange") {
-    const info = payload.Info;
-    if (typeof info === "object" && info !== null && (info as { Action?: unknown }).Action === "Login") {
-      return "im.user.online";
-    }
-  }
-  return undefined;
+  return TENCENT_REFINEMENTS.find((r) => r.command === command && fieldAt(payload, r.field) === r.value)?.type;
 }
 
 /** The CloudEvents `type` of a Tencent callback. */

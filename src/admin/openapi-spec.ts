@@ -1,0 +1,130 @@
+import * as z from "zod/mini";
+import { Target, TargetInput } from "../config/target";
+import { DeadLetter } from "../queue/dead-letters";
+
+/**
+ * The admin API's OpenAPI 3.1 document, built from the zod schemas the routes validate with. It is generated at
+ * build time into `schemas/openapi.json` (`npm run generate`, drift-checked by a test) and the Worker serves that
+ * file, so `toJSONSchema` is not shipped in the bundle.
+ */
+export function openApiDocument(version: string): Record<string, unknown> {
+  const schema = (s: z.ZodMiniType) => {
+    const { $schema: _, ...rest } = z.toJSONSchema(s, { unrepresentable: "any", io: "input" }) as Record<string, unknown>;
+    return rest;
+  };
+  const ErrorBody = z.object({
+    error: z.object({ code: z.string(), message: z.string() }),
+    requestId: z.string(),
+  });
+  const StoredTarget = z.object({ id: z.string(), ...Target.shape, secret: z.string() });
+  const Summary = z.object({
+    id: z.string(),
+    kind: z.enum(["delivery", "event", "malformed"]),
+    target: z.optional(z.string()),
+    lastStatus: z.optional(z.int()),
+    lastError: z.string(),
+    attempts: z.int(),
+    deadAt: z.string(),
+    eventId: z.optional(z.string()),
+    type: z.optional(z.string()),
+  });
+  const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+  const json = (s: object) => ({ "application/json": { schema: s } });
+  const error = (description: string) => ({ description, content: json(ref("Error")) });
+  const errors = { "401": error("missing or wrong bearer token"), "403": error("ADMIN_TOKEN is not set: the admin API is closed") };
+  const idParam = (name: string, description: string) => ({ name, in: "path", required: true, description, schema: { type: "string" } });
+  const query = (name: string, description: string, s: object) => ({ name, in: "query", required: false, description, schema: s });
+
+  return {
+    openapi: "3.1.0",
+    info: {
+      title: "imrelay admin API",
+      version,
+      description: "Targets (customer webhook endpoints) and dead letters of an imrelay deployment.",
+    },
+    security: [{ bearer: [] }],
+    paths: {
+      "/admin/targets": {
+        get: {
+          summary: "List targets (secrets masked)",
+          responses: {
+            "200": { description: "all targets", content: json({ type: "object", properties: { items: { type: "array", items: ref("Target") }, invalid: { type: "array", items: { type: "string" } } } }) },
+            ...errors,
+          },
+        },
+      },
+      "/admin/targets/{id}": {
+        parameters: [idParam("id", "target id, ^[a-z0-9][a-z0-9_-]{0,63}$")],
+        get: { summary: "Read a target (secret masked)", responses: { "200": { description: "the target", content: json(ref("Target")) }, "404": error("no such target"), ...errors } },
+        put: {
+          summary: "Create or replace a target",
+          description: "On create without `secret`, one is generated and returned once, unmasked. On replace without `secret`, the current one is kept.",
+          requestBody: { required: true, content: json(ref("TargetInput")) },
+          responses: {
+            "200": { description: "replaced", content: json(ref("Target")) },
+            "201": { description: "created", content: json(ref("Target")) },
+            "400": error("body is not JSON"),
+            "422": error("invalid target; the message names each offending field"),
+            ...errors,
+          },
+        },
+        delete: { summary: "Delete a target", responses: { "204": { description: "deleted" }, "404": error("no such target"), ...errors } },
+      },
+      "/admin/dead-letters": {
+        get: {
+          summary: "List dead letters, oldest first per target",
+          parameters: [
+            query("target", "only this target's", { type: "string" }),
+            query("since", "only those dead-lettered at or after this ISO 8601 time", { type: "string", format: "date-time" }),
+            query("limit", "page size, 1–1000 (default 100)", { type: "integer" }),
+            query("cursor", "continue a previous page", { type: "string" }),
+          ],
+          responses: {
+            "200": { description: "a page", content: json({ type: "object", properties: { items: { type: "array", items: ref("DeadLetterSummary") }, cursor: { type: "string" } }, required: ["items"] }) },
+            "400": error("invalid query"),
+            ...errors,
+          },
+        },
+      },
+      "/admin/dead-letters/replay": {
+        post: {
+          summary: "Replay dead letters in bulk",
+          requestBody: { required: false, content: json({ type: "object", properties: { target: { type: "string" }, since: { type: "string", format: "date-time" }, limit: { type: "integer", minimum: 1, maximum: 100 } }, additionalProperties: false }) },
+          responses: {
+            "202": { description: "replayed", content: json({ type: "object", properties: { replayed: { type: "array", items: { type: "string" } }, skipped: { type: "array", items: { type: "object", properties: { id: { type: "string" }, reason: { type: "string" } } } }, more: { type: "boolean" } } }) },
+            "400": error("invalid request"),
+            ...errors,
+          },
+        },
+      },
+      "/admin/dead-letters/{id}": {
+        parameters: [idParam("id", "dead letter id")],
+        get: { summary: "Read a dead letter with its event", responses: { "200": { description: "the dead letter", content: json(ref("DeadLetter")) }, "404": error("no such dead letter"), ...errors } },
+        delete: { summary: "Delete a dead letter", responses: { "204": { description: "deleted" }, "404": error("no such dead letter"), ...errors } },
+      },
+      "/admin/dead-letters/{id}/replay": {
+        parameters: [idParam("id", "dead letter id")],
+        post: {
+          summary: "Replay one dead letter as a fresh delivery; the dead letter is removed once queued",
+          responses: {
+            "202": { description: "queued", content: json({ type: "object", properties: { replayed: { type: "string" }, eventId: { type: "string" }, target: { type: "string" } } }) },
+            "404": error("no such dead letter"),
+            "409": error("not replayable: malformed, or its target was deleted"),
+            ...errors,
+          },
+        },
+      },
+      "/admin/openapi.json": { get: { summary: "This document", responses: { "200": { description: "OpenAPI 3.1" }, ...errors } } },
+    },
+    components: {
+      securitySchemes: { bearer: { type: "http", scheme: "bearer", description: "the ADMIN_TOKEN secret" } },
+      schemas: {
+        TargetInput: schema(TargetInput),
+        Target: schema(StoredTarget),
+        DeadLetter: schema(DeadLetter),
+        DeadLetterSummary: schema(Summary),
+        Error: schema(ErrorBody),
+      },
+    },
+  };
+}

@@ -1,0 +1,100 @@
+/**
+ * Generated artifacts must not drift from their source: the README's event-type table from the mapping tables,
+ * and `schemas/*.json` from the zod schemas. Run `npm run generate` to rewrite them after changing the source.
+ */
+import { readFileSync, writeFileSync, mkdirSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { describe, expect, it } from "vitest";
+import * as z from "zod/mini";
+import { openApiDocument } from "../../src/admin/openapi-spec";
+import { Target, TargetInput } from "../../src/config/target";
+import { CloudEvent } from "../../src/event";
+import { DeadLetter } from "../../src/queue/dead-letters";
+import { QueueMessage } from "../../src/queue/message";
+import type { CatalogueEntry } from "../../src/providers/fields";
+import {
+  CC_SESSION_RULES,
+  NETEASE_CALLBACK_EVENT_TYPES,
+  NETEASE_CC_EVENT_TYPES,
+  TEAM_NOTIFICATIONS,
+} from "../../src/providers/netease/event-types";
+import { NETEASE_CALLBACK_EVENTS, NETEASE_CC_EVENTS } from "../../src/providers/netease/schemas";
+import { TENCENT_EVENT_TYPES, TENCENT_REFINEMENTS } from "../../src/providers/tencent/event-types";
+import { TENCENT_COMMANDS } from "../../src/providers/tencent/schemas";
+
+const ROOT = join(__dirname, "..", "..");
+const UPDATE = process.env.UPDATE_GENERATED === "1";
+
+function eventTypeTable(): string {
+  const rows = new Map<string, { tencent: string[]; netease: string[] }>();
+  const row = (type: string) => rows.get(type) ?? rows.set(type, { tencent: [], netease: [] }).get(type)!;
+  for (const [command, type] of Object.entries(TENCENT_EVENT_TYPES)) row(type).tencent.push(`\`${command}\``);
+  for (const r of TENCENT_REFINEMENTS) row(r.type).tencent.push(`\`${r.command}\` (${r.field} ${r.value})`);
+  for (const [n, type] of Object.entries(NETEASE_CC_EVENT_TYPES)) row(type).netease.push(`\`cc.${n}\``);
+  for (const r of CC_SESSION_RULES) row(r.type).netease.push(`\`cc.1\` (${r.when})`);
+  const notifications = new Map<string, number[]>();
+  for (const [id, type] of Object.entries(TEAM_NOTIFICATIONS)) notifications.set(type, [...(notifications.get(type) ?? []), Number(id)]);
+  for (const [type, ids] of notifications) row(type).netease.push(`\`cc.1\` (TEAM/SUPER_TEAM NOTIFICATION, attach.id ${ids.join("/")})`);
+  for (const [n, type] of Object.entries(NETEASE_CALLBACK_EVENT_TYPES)) row(type).netease.push(`\`callback.${n}\``);
+  const lines = ["| type | Tencent | NetEase |", "|---|---|---|"];
+  for (const type of [...rows.keys()].sort()) {
+    const { tencent, netease } = rows.get(type)!;
+    lines.push(`| \`${type}\` | ${tencent.join("<br>") || "–"} | ${netease.join("<br>") || "–"} |`);
+  }
+  lines.push("| *(anything else)* | `tencent.<CallbackCommand>` | `netease.cc.<name>` / `netease.callback.<name>` |");
+  return lines.join("\n");
+}
+
+function checkFile(path: string, expected: string): void {
+  const full = join(ROOT, path);
+  if (UPDATE) {
+    mkdirSync(dirname(full), { recursive: true });
+    writeFileSync(full, expected);
+  }
+  let actual = "";
+  try {
+    actual = readFileSync(full, "utf8");
+  } catch {}
+  expect(actual, `${path} is out of date: run npm run generate`).toBe(expected);
+}
+
+function jsonSchema(schema: z.ZodMiniType, title: string, description: string): string {
+  return `${JSON.stringify({ title, description, ...z.toJSONSchema(schema, { unrepresentable: "any" }) }, null, 2)}\n`;
+}
+
+describe("generated artifacts", () => {
+  it("README's event-type table matches the mapping tables in src/providers/*/event-types.ts", () => {
+    const readme = readFileSync(join(ROOT, "README.md"), "utf8");
+    const start = "<!-- event-types:start -->\n";
+    const end = "<!-- event-types:end -->";
+    const expected = `${readme.slice(0, readme.indexOf(start) + start.length)}${eventTypeTable()}\n${readme.slice(readme.indexOf(end))}`;
+    checkFile("README.md", expected);
+  });
+
+  it("schemas/*.json match the zod schemas of the envelope, target, queue message and dead letter", () => {
+    checkFile("schemas/event.json", jsonSchema(CloudEvent, "imrelay event", "The CloudEvents 1.0 event every target receives (structured JSON mode)."));
+    checkFile("schemas/target.json", jsonSchema(Target, "imrelay target (KV value)", "A target as stored in Workers KV under target:<id>."));
+    checkFile("schemas/target-input.json", jsonSchema(TargetInput, "imrelay target (admin input)", "The body of PUT /admin/targets/:id."));
+    checkFile("schemas/queue-message.json", jsonSchema(QueueMessage, "imrelay queue message", "A message on the imrelay-events queue (v1)."));
+    checkFile("schemas/dead-letter.json", jsonSchema(DeadLetter, "imrelay dead letter", "A dead letter as stored in Workers KV under dead:<id>."));
+  });
+
+  it("schemas/openapi.json matches the admin API's zod schemas", () => {
+    const { version } = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { version: string };
+    checkFile("schemas/openapi.json", `${JSON.stringify(openApiDocument(version), null, 2)}\n`);
+  });
+
+  const catalogues: [string, string, Readonly<Record<string, CatalogueEntry>>][] = [
+    ["tencent", "", TENCENT_COMMANDS],
+    ["netease", "cc-", NETEASE_CC_EVENTS],
+    ["netease", "callback-", NETEASE_CALLBACK_EVENTS],
+  ];
+  for (const [provider, prefix, catalogue] of catalogues) {
+    it(`schemas/${provider}/${prefix}*.json match the ${provider} ${prefix || "command "}catalogue`, () => {
+      for (const [key, entry] of Object.entries(catalogue)) {
+        const name = `${prefix}${key}`;
+        checkFile(`schemas/${provider}/${name}.json`, jsonSchema(entry.schema, `${provider} ${name}`, `${entry.title} (${entry.phase}-callback)`));
+      }
+    });
+  }
+});
