@@ -1,6 +1,6 @@
 import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
-import { TEST_BINDINGS } from "./test/helpers/bindings";
+import { TEST_BINDINGS } from "./test/helpers/bindings.ts";
 
 export default defineConfig({
   plugins: [

@@ -72,6 +72,7 @@ export type Settings = {
   deliveryTimeoutMs: number;
   targetsCacheTtlMs: number;
   subrequestBudget: number;
+  queueRetentionSeconds: number;
 };
 
 const settingsCache = new WeakMap<Env, Settings>();
@@ -93,6 +94,7 @@ export function settings(env: Env): Settings {
     deliveryTimeoutMs: intVar(env, "DELIVERY_TIMEOUT_MS", 15_000, 100, 120_000),
     targetsCacheTtlMs: intVar(env, "TARGETS_CACHE_TTL_SECONDS", 10, 0, 300) * 1000,
     subrequestBudget: intVar(env, "SUBREQUEST_BUDGET", 50, 10, 10_000),
+    queueRetentionSeconds: intVar(env, "QUEUE_RETENTION_SECONDS", 86_400, 3_600, 1_209_600),
   };
   settingsCache.set(env, value);
   return value;

@@ -16,6 +16,8 @@ import { enqueueMessages, type ScheduledDelivery } from "./producer";
 const CONNECTIONS = 6;
 /** Delay before a message is retried after an infrastructure failure (KV or Queue unavailable). */
 const INFRA_RETRY_SECONDS = 30;
+/** Slack kept between a message's planned next read and the queue's retention limit. */
+const RETENTION_MARGIN_SECONDS = 3_600;
 
 /** Whether a target wants this event. */
 export function targetMatches(target: TargetWithId, event: CloudEvent): boolean {
@@ -207,7 +209,10 @@ async function settleJob(
     const delaySeconds = retryDelay(withJitter(scheduled), retryAfter);
     eventLog.warn("delivery failed; will retry", { ...fields, reason: verdict.reason, delaySeconds });
     counted("retried", verdict.reason);
-    if (job.single) retryInPlace = delaySeconds;
+    // A queue keeps a message for a fixed time from its first send (24 h on the Free plan) however often it is
+    // retried; the default schedule spans ~27.6 h. A retry that would outlive that is sent as a fresh message.
+    const ageSeconds = (Date.now() - job.msg.timestamp.getTime()) / 1000;
+    if (job.single && ageSeconds + delaySeconds < cfg.queueRetentionSeconds - RETENTION_MARGIN_SECONDS) retryInPlace = delaySeconds;
     else job.followUps.push(delivery(job.event, target.id, job.attempt + 1, delaySeconds));
   }
 

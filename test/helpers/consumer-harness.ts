@@ -106,7 +106,7 @@ export function consumerEnv(overrides: Partial<Env> = {}): { env: Env; queue: Fa
   return { env: { ...env, ...overrides, EVENTS: queue as unknown as Queue } as Env, queue };
 }
 
-export type BatchMessage = { body: unknown; attempts?: number; id?: string };
+export type BatchMessage = { body: unknown; attempts?: number; id?: string; timestamp?: Date };
 
 /**
  * Runs `consumeBatch` over a batch built with `createMessageBatch`, recording the options each message's
@@ -117,7 +117,7 @@ export async function runBatch(testEnv: Env, messages: BatchMessage[], queueName
     queueName,
     messages.map((m, i) => ({
       id: m.id ?? `msg-${i}`,
-      timestamp: new Date(),
+      timestamp: m.timestamp ?? new Date(),
       attempts: m.attempts ?? 1,
       body: m.body,
     })),

@@ -212,6 +212,25 @@ describe("consumer: failures and retries", () => {
     expect(delays[0]?.delaySeconds).toBeLessThanOrEqual(high);
   });
 
+  it("re-sends a failing delivery as a fresh message when an in-place retry would outlive the queue's retention", async () => {
+    await putTarget(env.TARGETS, "a", makeTarget(A));
+    stubFetch({ [A]: 503 });
+    const { env: testEnv, queue } = consumerEnv({ RETRY_SCHEDULE_SECONDS: "10,3600,3600", QUEUE_RETENTION_SECONDS: "86400" });
+    const event = await makeEvent();
+    // First sent 22.5 h ago: 22.5 h + ≥ 0.8 h of delay passes 23 h, the 24 h retention less its 1 h margin.
+    const timestamp = new Date(Date.now() - 22.5 * 3600 * 1000);
+
+    const { result } = await runBatch(testEnv, [{ body: deliveryMessage(event, "a", 2), attempts: 1, id: "m1", timestamp }]);
+
+    expect(result.retryMessages).toEqual([]);
+    expect(result.explicitAcks).toEqual(["m1"]);
+    const sent = sentDeliveries(queue);
+    expect(sent.map((d) => d.message)).toEqual([deliveryMessage(event, "a", 3)]);
+    const [low, high] = jitterBounds(3600);
+    expect(sent[0]?.delaySeconds).toBeGreaterThanOrEqual(low);
+    expect(sent[0]?.delaySeconds).toBeLessThanOrEqual(high);
+  });
+
   it("counts a delivery message's redeliveries (msg.attempts) in its attempt number", async () => {
     await putTarget(env.TARGETS, "a", makeTarget(A));
     stubFetch({ [A]: 503 });

@@ -1,0 +1,130 @@
+// Starts the relay (or another Worker) under `wrangler dev` for scripts and tests that run in Node: the demo,
+// the benchmarks, the soak and the end-to-end suite. Everything binds to 127.0.0.1.
+import { spawn } from "node:child_process";
+import { copyFile, mkdtemp, rm } from "node:fs/promises";
+import { createServer } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+const WRANGLER = join(ROOT, "node_modules", ".bin", "wrangler");
+const ENV = { ...process.env, WRANGLER_SEND_METRICS: "false", NO_COLOR: "1", FORCE_COLOR: "0" };
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A port that was free a moment ago: bind 127.0.0.1:0, read the port, close. */
+export async function freePort() {
+  const server = createServer();
+  await new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", resolve);
+  });
+  const { port } = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+function run(args, opts, record, timeoutMs) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(WRANGLER, args, { stdio: ["ignore", "pipe", "pipe"], env: ENV, ...opts });
+    child.stdout.on("data", record);
+    child.stderr.on("data", record);
+    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+    child.on("exit", (code, signal) => {
+      clearTimeout(timer);
+      code === 0 ? resolve() : reject(new Error(`wrangler ${args[0]} failed (code ${code}, signal ${signal})`));
+    });
+  });
+}
+
+/** Pids of `pid`'s descendants (Linux /proc), to find the workerd process wrangler started. */
+export async function descendants(pid) {
+  const { readdir, readFile } = await import("node:fs/promises");
+  const parents = new Map();
+  for (const entry of await readdir("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = await readFile(`/proc/${entry}/stat`, "utf8");
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      parents.set(Number(entry), ppid);
+    } catch {}
+  }
+  const out = [];
+  const walk = (p) => {
+    for (const [child, parent] of parents) if (parent === p) out.push(child), walk(child);
+  };
+  walk(pid);
+  return out;
+}
+
+/**
+ * Starts `wrangler dev` on a snapshot of the Worker: the bundle `wrangler deploy` would upload and a copy of its
+ * config, in a temp dir. A snapshot never hot-reloads (a reload would drop the local queue's delayed messages when
+ * someone edits src/ during a run). Returns its base URL, the wrangler pid and `stop()`.
+ *
+ * @param {{ config?: string, vars?: Record<string, string>, port?: number, verbose?: boolean, readyTimeoutMs?: number }} opts
+ */
+export async function startDevServer(opts = {}) {
+  const config = opts.config ?? join(ROOT, "wrangler.toml");
+  const port = opts.port ?? (await freePort());
+  const inspectorPort = await freePort();
+  const dir = await mkdtemp(join(tmpdir(), "imrelay-dev-"));
+  let output = "";
+  const record = (chunk) => {
+    if (opts.verbose) process.stderr.write(chunk);
+    output = (output + String(chunk)).slice(-20_000);
+  };
+  const fail = async (message) => {
+    await rm(dir, { recursive: true, force: true });
+    throw new Error(`${message}\n--- wrangler output ---\n${output}`);
+  };
+
+  try {
+    await run(["deploy", "--dry-run", "--config", config, "--outdir", join(dir, "bundle")], { cwd: ROOT }, record, 120_000);
+    await copyFile(config, join(dir, "wrangler.toml"));
+  } catch (err) {
+    await fail(err.message);
+  }
+
+  const args = ["dev", join(dir, "bundle", "index.js"), "--no-bundle", "--config", join(dir, "wrangler.toml"),
+    "--ip", "127.0.0.1", "--port", String(port), "--inspector-ip", "127.0.0.1", "--inspector-port", String(inspectorPort),
+    "--persist-to", join(dir, "state"), "--show-interactive-dev-session=false", "--log-level", "log"];
+  for (const [key, value] of Object.entries(opts.vars ?? {})) args.push("--var", `${key}:${value}`);
+  // Its own process group, so stop() ends wrangler and workerd together.
+  const child = spawn(WRANGLER, args, { cwd: dir, detached: true, stdio: ["ignore", "pipe", "pipe"], env: ENV });
+  child.stdout.on("data", record);
+  child.stderr.on("data", record);
+  const exited = () => child.exitCode !== null || child.signalCode !== null;
+
+  const stop = async () => {
+    const signal = (s) => {
+      try {
+        process.kill(-child.pid, s);
+      } catch {}
+    };
+    signal("SIGTERM");
+    for (let i = 0; i < 50 && !exited(); i++) await sleep(100);
+    signal("SIGKILL");
+    await rm(dir, { recursive: true, force: true });
+  };
+
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + (opts.readyTimeoutMs ?? 60_000);
+  for (;;) {
+    if (exited()) {
+      await stop();
+      return fail(`wrangler dev exited (code ${child.exitCode}) before /healthz answered`);
+    }
+    try {
+      const res = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(2_000) });
+      await res.body?.cancel();
+      if (res.status === 200) break;
+    } catch {}
+    if (Date.now() > deadline) {
+      await stop();
+      return fail("wrangler dev did not answer /healthz in time");
+    }
+    await sleep(200);
+  }
+  return { url, pid: child.pid, stop, output: () => output };
+}
