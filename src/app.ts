@@ -19,14 +19,15 @@ export function createApp(): Hono<AppEnv> {
   app.use(requestContext());
 
   app.get("/healthz", (c) =>
-    c.json({ status: "ok", configured: { tencent: Boolean(c.env.TENCENT_APPS), netease: Boolean(c.env.NETEASE_APPS) } }),
+    c.json({
+      status: "ok",
+      configured: { tencent: Boolean(c.env.TENCENT_APPS), netease: Boolean(c.env.NETEASE_APPS) },
+    }),
   );
 
   for (const channel of CHANNELS) {
     app.post(channel.path, ingress(channel));
-    app.all(channel.path, (c) =>
-      channel.reject(new RelayError("METHOD_NOT_ALLOWED", "use POST"), c.get("requestId")),
-    );
+    app.all(channel.path, (c) => channel.reject(new RelayError("METHOD_NOT_ALLOWED", "use POST"), c.get("requestId")));
   }
 
   app.route("/admin", adminRoutes);
@@ -35,7 +36,12 @@ export function createApp(): Hono<AppEnv> {
   app.onError((thrown, c) => {
     const err = toRelayError(thrown);
     const log = c.get("log");
-    (err.status >= 500 ? log.error : log.warn)("request refused", { code: err.code, status: err.status, reason: err.message, ...err.detail });
+    (err.status >= 500 ? log.error : log.warn)("request refused", {
+      code: err.code,
+      status: err.status,
+      reason: err.message,
+      ...err.detail,
+    });
     return plainError(err, c.get("requestId"));
   });
   return app;

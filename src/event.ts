@@ -29,7 +29,12 @@ const encoder = new TextEncoder();
  * Event id: SHA-256 over the provider, app, channel and the raw body bytes, 128 bits in hex. Hashing the raw
  * bytes (not a re-serialisation) keeps the id stable across parsers; the prefix keeps apps and channels apart.
  */
-export async function eventId(provider: ProviderName, appId: string, channel: string, body: Uint8Array): Promise<string> {
+export async function eventId(
+  provider: ProviderName,
+  appId: string,
+  channel: string,
+  body: Uint8Array,
+): Promise<string> {
   const prefix = encoder.encode(`${provider}\n${appId}\n${channel}\n`);
   const bytes = new Uint8Array(prefix.byteLength + body.byteLength);
   bytes.set(prefix);

@@ -30,7 +30,8 @@ async function replayMessage(env: Env, letter: DeadLetter): Promise<QueueMessage
   if (letter.kind === "event" || !letter.target) return { v: 1, kind: "event", event: letter.event };
   const target = await getTarget(env.TARGETS, letter.target);
   if (!target) throw new RelayError("CONFLICT", "the dead letter's target no longer exists");
-  if (!target.enabled) throw new RelayError("CONFLICT", "the dead letter's target is disabled; re-enable it with PUT first");
+  if (!target.enabled)
+    throw new RelayError("CONFLICT", "the dead letter's target is disabled; re-enable it with PUT first");
   return { v: 1, kind: "delivery", event: letter.event, target: letter.target, attempt: 1 };
 }
 
@@ -45,7 +46,12 @@ export const deadLetterRoutes = new Hono<AppEnv>()
     if (!parsed.success) throw invalid("INVALID_REQUEST", "invalid query", parsed.error.issues);
     const { target, since, limit = 100, cursor } = parsed.data;
     if (limit < 1 || limit > 1000) throw new RelayError("INVALID_REQUEST", "limit must be between 1 and 1000");
-    const page = await listDeadLetters(c.env.TARGETS, { target, sinceMs: since ? Date.parse(since) : undefined, limit, cursor });
+    const page = await listDeadLetters(c.env.TARGETS, {
+      target,
+      sinceMs: since ? Date.parse(since) : undefined,
+      limit,
+      cursor,
+    });
     return c.json(page);
   })
   .post("/replay", async (c) => {

@@ -9,7 +9,10 @@ import { DeadLetter } from "../queue/dead-letters";
  */
 export function openApiDocument(version: string): Record<string, unknown> {
   const schema = (s: z.ZodMiniType) => {
-    const { $schema: _, ...rest } = z.toJSONSchema(s, { unrepresentable: "any", io: "input" }) as Record<string, unknown>;
+    const { $schema: _, ...rest } = z.toJSONSchema(s, { unrepresentable: "any", io: "input" }) as Record<
+      string,
+      unknown
+    >;
     return rest;
   };
   const ErrorBody = z.object({
@@ -31,9 +34,24 @@ export function openApiDocument(version: string): Record<string, unknown> {
   const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
   const json = (s: object) => ({ "application/json": { schema: s } });
   const error = (description: string) => ({ description, content: json(ref("Error")) });
-  const errors = { "401": error("missing or wrong bearer token"), "403": error("ADMIN_TOKEN is not set: the admin API is closed") };
-  const idParam = (name: string, description: string) => ({ name, in: "path", required: true, description, schema: { type: "string" } });
-  const query = (name: string, description: string, s: object) => ({ name, in: "query", required: false, description, schema: s });
+  const errors = {
+    "401": error("missing or wrong bearer token"),
+    "403": error("ADMIN_TOKEN is not set: the admin API is closed"),
+  };
+  const idParam = (name: string, description: string) => ({
+    name,
+    in: "path",
+    required: true,
+    description,
+    schema: { type: "string" },
+  });
+  const query = (name: string, description: string, s: object) => ({
+    name,
+    in: "query",
+    required: false,
+    description,
+    schema: s,
+  });
 
   return {
     openapi: "3.1.0",
@@ -48,17 +66,34 @@ export function openApiDocument(version: string): Record<string, unknown> {
         get: {
           summary: "List targets (secrets masked)",
           responses: {
-            "200": { description: "all targets", content: json({ type: "object", properties: { items: { type: "array", items: ref("Target") }, invalid: { type: "array", items: { type: "string" } } } }) },
+            "200": {
+              description: "all targets",
+              content: json({
+                type: "object",
+                properties: {
+                  items: { type: "array", items: ref("Target") },
+                  invalid: { type: "array", items: { type: "string" } },
+                },
+              }),
+            },
             ...errors,
           },
         },
       },
       "/admin/targets/{id}": {
         parameters: [idParam("id", "target id, ^[a-z0-9][a-z0-9_-]{0,63}$")],
-        get: { summary: "Read a target (secret masked)", responses: { "200": { description: "the target", content: json(ref("Target")) }, "404": error("no such target"), ...errors } },
+        get: {
+          summary: "Read a target (secret masked)",
+          responses: {
+            "200": { description: "the target", content: json(ref("Target")) },
+            "404": error("no such target"),
+            ...errors,
+          },
+        },
         put: {
           summary: "Create or replace a target",
-          description: "On create without `secret`, one is generated and returned once, unmasked. On replace without `secret`, the current one is kept.",
+          description:
+            "On create without `secret`, one is generated and returned once, unmasked. On replace without `secret`, the current one is kept.",
           requestBody: { required: true, content: json(ref("TargetInput")) },
           responses: {
             "200": { description: "replaced", content: json(ref("Target")) },
@@ -68,19 +103,32 @@ export function openApiDocument(version: string): Record<string, unknown> {
             ...errors,
           },
         },
-        delete: { summary: "Delete a target", responses: { "204": { description: "deleted" }, "404": error("no such target"), ...errors } },
+        delete: {
+          summary: "Delete a target",
+          responses: { "204": { description: "deleted" }, "404": error("no such target"), ...errors },
+        },
       },
       "/admin/dead-letters": {
         get: {
           summary: "List dead letters, oldest first per target",
           parameters: [
             query("target", "only this target's", { type: "string" }),
-            query("since", "only those dead-lettered at or after this ISO 8601 time", { type: "string", format: "date-time" }),
+            query("since", "only those dead-lettered at or after this ISO 8601 time", {
+              type: "string",
+              format: "date-time",
+            }),
             query("limit", "page size, 1–1000 (default 100)", { type: "integer" }),
             query("cursor", "continue a previous page", { type: "string" }),
           ],
           responses: {
-            "200": { description: "a page", content: json({ type: "object", properties: { items: { type: "array", items: ref("DeadLetterSummary") }, cursor: { type: "string" } }, required: ["items"] }) },
+            "200": {
+              description: "a page",
+              content: json({
+                type: "object",
+                properties: { items: { type: "array", items: ref("DeadLetterSummary") }, cursor: { type: "string" } },
+                required: ["items"],
+              }),
+            },
             "400": error("invalid query"),
             ...errors,
           },
@@ -89,9 +137,33 @@ export function openApiDocument(version: string): Record<string, unknown> {
       "/admin/dead-letters/replay": {
         post: {
           summary: "Replay dead letters in bulk",
-          requestBody: { required: false, content: json({ type: "object", properties: { target: { type: "string" }, since: { type: "string", format: "date-time" }, limit: { type: "integer", minimum: 1, maximum: 100 } }, additionalProperties: false }) },
+          requestBody: {
+            required: false,
+            content: json({
+              type: "object",
+              properties: {
+                target: { type: "string" },
+                since: { type: "string", format: "date-time" },
+                limit: { type: "integer", minimum: 1, maximum: 100 },
+              },
+              additionalProperties: false,
+            }),
+          },
           responses: {
-            "202": { description: "replayed", content: json({ type: "object", properties: { replayed: { type: "array", items: { type: "string" } }, skipped: { type: "array", items: { type: "object", properties: { id: { type: "string" }, reason: { type: "string" } } } }, more: { type: "boolean" } } }) },
+            "202": {
+              description: "replayed",
+              content: json({
+                type: "object",
+                properties: {
+                  replayed: { type: "array", items: { type: "string" } },
+                  skipped: {
+                    type: "array",
+                    items: { type: "object", properties: { id: { type: "string" }, reason: { type: "string" } } },
+                  },
+                  more: { type: "boolean" },
+                },
+              }),
+            },
             "400": error("invalid request"),
             ...errors,
           },
@@ -99,22 +171,40 @@ export function openApiDocument(version: string): Record<string, unknown> {
       },
       "/admin/dead-letters/{id}": {
         parameters: [idParam("id", "dead letter id")],
-        get: { summary: "Read a dead letter with its event", responses: { "200": { description: "the dead letter", content: json(ref("DeadLetter")) }, "404": error("no such dead letter"), ...errors } },
-        delete: { summary: "Delete a dead letter", responses: { "204": { description: "deleted" }, "404": error("no such dead letter"), ...errors } },
+        get: {
+          summary: "Read a dead letter with its event",
+          responses: {
+            "200": { description: "the dead letter", content: json(ref("DeadLetter")) },
+            "404": error("no such dead letter"),
+            ...errors,
+          },
+        },
+        delete: {
+          summary: "Delete a dead letter",
+          responses: { "204": { description: "deleted" }, "404": error("no such dead letter"), ...errors },
+        },
       },
       "/admin/dead-letters/{id}/replay": {
         parameters: [idParam("id", "dead letter id")],
         post: {
           summary: "Replay one dead letter as a fresh delivery; the dead letter is removed once queued",
           responses: {
-            "202": { description: "queued", content: json({ type: "object", properties: { replayed: { type: "string" }, eventId: { type: "string" }, target: { type: "string" } } }) },
+            "202": {
+              description: "queued",
+              content: json({
+                type: "object",
+                properties: { replayed: { type: "string" }, eventId: { type: "string" }, target: { type: "string" } },
+              }),
+            },
             "404": error("no such dead letter"),
             "409": error("not replayable: malformed, or its target was deleted"),
             ...errors,
           },
         },
       },
-      "/admin/openapi.json": { get: { summary: "This document", responses: { "200": { description: "OpenAPI 3.1" }, ...errors } } },
+      "/admin/openapi.json": {
+        get: { summary: "This document", responses: { "200": { description: "OpenAPI 3.1" }, ...errors } },
+      },
     },
     components: {
       securitySchemes: { bearer: { type: "http", scheme: "bearer", description: "the ADMIN_TOKEN secret" } },

@@ -1,7 +1,7 @@
 import { Hono } from "hono";
-import type { AppEnv } from "../context";
 import { deleteTarget, getTarget, listTargets, putTarget } from "../config/store";
 import { type Target, TargetId, TargetInput } from "../config/target";
+import type { AppEnv } from "../context";
 import { generateSecret } from "../delivery/signature";
 import { RelayError } from "../errors";
 import { invalid, readJson } from "./validate";
@@ -35,7 +35,7 @@ export const targetRoutes = new Hono<AppEnv>()
   })
   .put("/:id", async (c) => {
     const id = targetId(c.req.param("id"));
-    const parsed = TargetInput.safeParse(await readJson(c.req.raw));
+    const parsed = TargetInput.safeParse(await readJson(c.req.raw, "INVALID_TARGET"));
     if (!parsed.success) throw invalid("INVALID_TARGET", "invalid target", parsed.error.issues);
     const input = parsed.data;
     const existing = await getTarget(c.env.TARGETS, id);

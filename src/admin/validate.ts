@@ -1,15 +1,33 @@
 import { type ErrorCode, RelayError } from "../errors";
 
-/** Reads a JSON request body of at most 64 KiB; an empty body reads as `{}`. */
-export async function readJson(req: Request): Promise<unknown> {
+/** Whether a parsed JSON value has a `__proto__` key at any depth; iterative, so any nesting is safe. */
+function hasProtoKey(root: unknown): boolean {
+  const stack = [root];
+  while (stack.length > 0) {
+    const value = stack.pop();
+    if (typeof value !== "object" || value === null) continue;
+    if (!Array.isArray(value) && Object.hasOwn(value, "__proto__")) return true;
+    for (const child of Object.values(value)) stack.push(child);
+  }
+  return false;
+}
+
+/**
+ * Reads a JSON request body of at most 64 KiB; an empty body reads as `{}`. A `__proto__` key is refused with
+ * `code`: zod skips such keys (a prototype-pollution guard), which would drop e.g. a header without a word.
+ */
+export async function readJson(req: Request, code: ErrorCode = "INVALID_REQUEST"): Promise<unknown> {
   const text = await req.text();
   if (text.length > 65_536) throw new RelayError("PAYLOAD_TOO_LARGE", "admin request bodies are limited to 64 KiB");
   if (text.trim() === "") return {};
+  let value: unknown;
   try {
-    return JSON.parse(text);
+    value = JSON.parse(text);
   } catch {
     throw new RelayError("INVALID_JSON", "body is not valid JSON");
   }
+  if (hasProtoKey(value)) throw new RelayError(code, "a field named __proto__ is not allowed");
+  return value;
 }
 
 /** The subset of a zod issue this module reads. */
@@ -32,12 +50,17 @@ type Issue = {
  * This says what was wrong from the issue's own fields; custom messages (URL rules, secret format) pass through.
  */
 function describe(issue: Issue): string {
-  const size = issue.origin === "string" || issue.origin === "array" ? ` ${issue.origin === "string" ? "characters" : "items"}` : "";
+  const size =
+    issue.origin === "string" || issue.origin === "array"
+      ? ` ${issue.origin === "string" ? "characters" : "items"}`
+      : "";
   switch (issue.code) {
     case "unrecognized_keys":
       return `unknown field${issue.keys?.length === 1 ? "" : "s"}: ${issue.keys?.join(", ")}`;
     case "invalid_type":
-      return issue.message.includes("required") || issue.expected === undefined ? "is required or has the wrong type" : `must be ${issue.expected}`;
+      return issue.message.includes("required") || issue.expected === undefined
+        ? "is required or has the wrong type"
+        : `must be ${issue.expected}`;
     case "too_small":
       return `must be at least ${issue.minimum}${size}`;
     case "too_big":

@@ -37,7 +37,9 @@ export async function deleteTarget(kv: KVNamespace, id: string): Promise<void> {
  * number of KV operations used, so the consumer can count them against its subrequest budget. Entries that do
  * not parse are reported in `invalid` instead of being delivered with a half-read config.
  */
-export async function listTargets(kv: KVNamespace): Promise<{ targets: TargetWithId[]; invalid: string[]; operations: number }> {
+export async function listTargets(
+  kv: KVNamespace,
+): Promise<{ targets: TargetWithId[]; invalid: string[]; operations: number }> {
   const keys: string[] = [];
   let operations = 0;
   let cursor: string | undefined;
@@ -87,8 +89,18 @@ export async function cachedTargets(
 }
 
 /** Disables a target on the receiver's request (410 Gone); a later PUT re-enables it. */
-export async function disableTarget(kv: KVNamespace, id: string, reason: string, nowMs: number = Date.now()): Promise<void> {
+export async function disableTarget(
+  kv: KVNamespace,
+  id: string,
+  reason: string,
+  nowMs: number = Date.now(),
+): Promise<void> {
   const target = await getTarget(kv, id);
-  if (!target || !target.enabled) return;
-  await putTarget(kv, id, { ...target, enabled: false, disabledReason: reason, updatedAt: new Date(nowMs).toISOString() });
+  if (!target?.enabled) return;
+  await putTarget(kv, id, {
+    ...target,
+    enabled: false,
+    disabledReason: reason,
+    updatedAt: new Date(nowMs).toISOString(),
+  });
 }

@@ -7,7 +7,9 @@ import { parseSecret } from "../delivery/signature";
  */
 
 /** Target ids appear in KV keys and dead-letter ids, so they are restricted to a URL- and key-safe alphabet. */
-export const TargetId = z.string().check(z.regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, "target id must match ^[a-z0-9][a-z0-9_-]{0,63}$"));
+export const TargetId = z
+  .string()
+  .check(z.regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, "target id must match ^[a-z0-9][a-z0-9_-]{0,63}$"));
 
 const LOOPBACK = new Set(["localhost", "127.0.0.1", "[::1]"]);
 
@@ -25,7 +27,11 @@ export const TargetUrl = z.string().check(
     if (url.username !== "" || url.password !== "") {
       ctx.addIssue({ code: "custom", message: "url must not contain credentials; use headers instead", input: value });
     } else if (url.protocol === "http:" && !LOOPBACK.has(url.hostname)) {
-      ctx.addIssue({ code: "custom", message: "url must use https:// (http:// is allowed only for localhost, 127.0.0.1 and [::1])", input: value });
+      ctx.addIssue({
+        code: "custom",
+        message: "url must use https:// (http:// is allowed only for localhost, 127.0.0.1 and [::1])",
+        input: value,
+      });
     } else if (url.protocol !== "https:" && url.protocol !== "http:") {
       ctx.addIssue({ code: "custom", message: "url must use https://", input: value });
     }
@@ -45,15 +51,24 @@ export const TargetSecret = z.string().check(
 
 /** Headers the relay sets itself; a target may not override them. */
 const RESERVED_HEADERS = new Set([
-  "host", "content-length", "content-type", "transfer-encoding", "connection", "user-agent",
-  "webhook-id", "webhook-timestamp", "webhook-signature",
+  "host",
+  "content-length",
+  "content-type",
+  "transfer-encoding",
+  "connection",
+  "user-agent",
+  "webhook-id",
+  "webhook-timestamp",
+  "webhook-signature",
 ]);
 
 const HeaderName = z.string().check(
   z.regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,64}$/, "header names must be HTTP tokens of at most 64 characters"),
   z.refine((name) => !RESERVED_HEADERS.has(name.toLowerCase()), "header is set by the relay and cannot be overridden"),
 );
-const HeaderValue = z.string().check(z.maxLength(1024), z.regex(/^[^\r\n\0]*$/, "header values must not contain CR, LF or NUL"));
+const HeaderValue = z
+  .string()
+  .check(z.maxLength(1024), z.regex(/^[^\r\n\0]*$/, "header values must not contain CR, LF or NUL"));
 
 /** Glob over the event `type` and `providerevent`: `*` any run of characters, `?` one character. */
 const EventPattern = z.string().check(z.minLength(1), z.maxLength(128));

@@ -43,9 +43,7 @@ export function parseSecret(secret: string): Uint8Array<ArrayBuffer> {
   const key = decodeBase64(secret.slice(SECRET_PREFIX.length));
   if (key === undefined) throw new Error('webhook secret is not valid base64 after "whsec_"');
   if (key.length < MIN_SECRET_BYTES || key.length > MAX_SECRET_BYTES) {
-    throw new Error(
-      `webhook secret must decode to ${MIN_SECRET_BYTES}–${MAX_SECRET_BYTES} bytes, got ${key.length}`,
-    );
+    throw new Error(`webhook secret must decode to ${MIN_SECRET_BYTES}–${MAX_SECRET_BYTES} bytes, got ${key.length}`);
   }
   return key;
 }

@@ -3,6 +3,7 @@ import type { AppEnv } from "../context";
 import { toRelayError } from "../errors";
 import { buildEvent } from "../event";
 import { count } from "../metrics";
+import { lookup } from "../providers/fields";
 import type { Channel } from "../providers/provider";
 import { enqueueEvent } from "../queue/producer";
 import { parseJsonObject } from "./body";
@@ -31,7 +32,7 @@ export function ingress(channel: Channel): Handler<AppEnv> {
         return channel.ack("", payload);
       }
       const key = channel.identify(payload, url);
-      const entry = Object.hasOwn(channel.catalogue, key) ? channel.catalogue[key] : undefined;
+      const entry = lookup(channel.catalogue, key);
       const result = entry?.schema.safeParse(payload);
       const schemaValid = result?.success === true;
       const event = await buildEvent({
@@ -47,9 +48,16 @@ export function ingress(channel: Channel): Handler<AppEnv> {
       });
       await enqueueEvent(c.env.EVENTS, event);
 
-      const fields = { appId, eventId: event.id, providerevent: event.providerevent, type: event.type, schemavalid: schemaValid };
+      const fields = {
+        appId,
+        eventId: event.id,
+        providerevent: event.providerevent,
+        type: event.type,
+        schemavalid: schemaValid,
+      };
       if (!entry) log.warn("accepted an unknown event type", fields);
-      else if (result && !result.success) log.warn("accepted a callback that fails its schema", { ...fields, issues: issueSummary(result.error.issues) });
+      else if (result && !result.success)
+        log.warn("accepted a callback that fails its schema", { ...fields, issues: issueSummary(result.error.issues) });
       else log.info("callback accepted", fields);
 
       count(c.env, "accepted", channel.provider, event.type, schemaValid ? "" : "schema_invalid");

@@ -38,3 +38,11 @@ export interface CatalogueEntry {
   /** Short human name, shown in logs and docs (e.g. "group dismissed"). */
   readonly title: string;
 }
+
+/**
+ * Looks a key up in a table's own entries only. Commands and eventTypes come from the request, and a plain
+ * object lookup of `constructor` or `toString` would return Object.prototype's function instead of nothing.
+ */
+export function lookup<T>(table: Readonly<Record<string | number, T>>, key: string | number): T | undefined {
+  return Object.hasOwn(table, key) ? table[key] : undefined;
+}

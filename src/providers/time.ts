@@ -7,7 +7,8 @@ const EARLIEST_MS = 946_684_800_000;
  * value falls back to the time of receipt instead of producing a nonsense `time`.
  */
 export function epochMs(value: unknown, nowMs: number = Date.now()): number | undefined {
-  const n = typeof value === "number" ? value : typeof value === "string" && /^\d{1,16}$/.test(value) ? Number(value) : NaN;
+  const n =
+    typeof value === "number" ? value : typeof value === "string" && /^\d{1,16}$/.test(value) ? Number(value) : NaN;
   if (!Number.isFinite(n) || n <= 0) return undefined;
   const ms = n < 100_000_000_000 ? n * 1000 : n;
   return ms >= EARLIEST_MS && ms <= nowMs + 86_400_000 ? ms : undefined;

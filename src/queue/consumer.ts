@@ -114,7 +114,13 @@ async function consumeEvents(batch: MessageBatch<unknown>, env: Env, log: Logger
       log.warn("target deleted, delivery dropped", { eventId: body.event.id, target: body.target });
       msg.ack();
     } else if (!target.enabled) {
-      await putDeadLetter(env.TARGETS, { kind: "delivery", target: target.id, event: body.event, lastError: "target disabled", attempts: attempt - 1 });
+      await putDeadLetter(env.TARGETS, {
+        kind: "delivery",
+        target: target.id,
+        event: body.event,
+        lastError: "target disabled",
+        attempts: attempt - 1,
+      });
       log.warn("target disabled, delivery dead-lettered", { eventId: body.event.id, target: target.id });
       msg.ack();
     } else if (budget === 0) {
@@ -176,13 +182,19 @@ async function settleJob(
   cfg: Settings,
   log: Logger,
 ): Promise<() => Promise<void>> {
-  const eventLog = log.with({ eventId: job.event.id, type: job.event.type, attempt: job.attempt });
+  const eventLog = log.with({
+    messageId: job.msg.id,
+    eventId: job.event.id,
+    type: job.event.type,
+    attempt: job.attempt,
+  });
   let retryInPlace: number | undefined;
   const deadLetters: (() => Promise<unknown>)[] = [];
 
   for (const { target, verdict, status, retryAfter } of outcomes) {
     const fields = { target: target.id, status };
-    const counted = (outcome: Parameters<typeof count>[1], detail = "") => count(env, outcome, job.event.provider, job.event.type, detail);
+    const counted = (outcome: Parameters<typeof count>[1], detail = "") =>
+      count(env, outcome, job.event.provider, job.event.type, detail);
     if (verdict.outcome === "delivered") {
       eventLog.info("delivered", fields);
       counted("delivered");
@@ -193,7 +205,14 @@ async function settleJob(
       counted("disabled", "HTTP 410");
       await disableTarget(env.TARGETS, target.id, `answered 410 Gone at ${new Date().toISOString()}`);
       deadLetters.push(() =>
-        putDeadLetter(env.TARGETS, { kind: "delivery", target: target.id, event: job.event, lastStatus: 410, lastError: "HTTP 410 (target disabled)", attempts: job.attempt }),
+        putDeadLetter(env.TARGETS, {
+          kind: "delivery",
+          target: target.id,
+          event: job.event,
+          lastStatus: 410,
+          lastError: "HTTP 410 (target disabled)",
+          attempts: job.attempt,
+        }),
       );
       continue;
     }
@@ -202,7 +221,14 @@ async function settleJob(
       eventLog.warn("retries exhausted; dead-lettered", { ...fields, reason: verdict.reason });
       counted("dead_lettered", verdict.reason);
       deadLetters.push(() =>
-        putDeadLetter(env.TARGETS, { kind: "delivery", target: target.id, event: job.event, lastStatus: status, lastError: verdict.reason, attempts: job.attempt }),
+        putDeadLetter(env.TARGETS, {
+          kind: "delivery",
+          target: target.id,
+          event: job.event,
+          lastStatus: status,
+          lastError: verdict.reason,
+          attempts: job.attempt,
+        }),
       );
       continue;
     }
@@ -212,7 +238,8 @@ async function settleJob(
     // A queue keeps a message for a fixed time from its first send (24 h on the Free plan) however often it is
     // retried; the default schedule spans ~27.6 h. A retry that would outlive that is sent as a fresh message.
     const ageSeconds = (Date.now() - job.msg.timestamp.getTime()) / 1000;
-    if (job.single && ageSeconds + delaySeconds < cfg.queueRetentionSeconds - RETENTION_MARGIN_SECONDS) retryInPlace = delaySeconds;
+    if (job.single && ageSeconds + delaySeconds < cfg.queueRetentionSeconds - RETENTION_MARGIN_SECONDS)
+      retryInPlace = delaySeconds;
     else job.followUps.push(delivery(job.event, target.id, job.attempt + 1, delaySeconds));
   }
 
@@ -230,7 +257,12 @@ async function deadLetterMalformed(env: Env, msg: Message<unknown>, log: Logger)
   } catch {
     raw = String(msg.body);
   }
-  const id = await putDeadLetter(env.TARGETS, { kind: "malformed", raw: raw.slice(0, 100_000), lastError: "message does not match the queue message schema", attempts: msg.attempts });
+  const id = await putDeadLetter(env.TARGETS, {
+    kind: "malformed",
+    raw: raw.slice(0, 100_000),
+    lastError: "message does not match the queue message schema",
+    attempts: msg.attempts,
+  });
   log.error("malformed queue message dead-lettered", { messageId: msg.id, deadLetter: id });
   msg.ack();
 }

@@ -28,7 +28,8 @@ export type DeadLetter = z.infer<typeof DeadLetter>;
 /** What `list` returns per item without reading values: KV metadata, ≤ 1024 bytes. */
 export type DeadLetterSummary = Omit<DeadLetter, "event" | "raw"> & { eventId?: string; type?: string };
 
-const ID = /^([a-z0-9_][a-z0-9_-]{0,63})\.(\d{13})\.([a-z0-9]{8,})$/;
+// Bounded, so an id from a request can never exceed KV's 512-byte key limit.
+const ID = /^([a-z0-9_][a-z0-9_-]{0,63})\.(\d{13})\.([a-z0-9]{8,32})$/;
 
 /** Splits a dead-letter id into its scope and time; undefined when it is not one of ours. */
 export function parseDeadLetterId(id: string): { scope: string; atMs: number } | undefined {
@@ -47,7 +48,8 @@ export async function putDeadLetter(
   entry: Omit<DeadLetter, "id" | "deadAt">,
   nowMs: number = Date.now(),
 ): Promise<string> {
-  const scope = entry.kind === "delivery" && entry.target ? entry.target : entry.kind === "event" ? EVENT_SCOPE : MALFORMED_SCOPE;
+  const scope =
+    entry.kind === "delivery" && entry.target ? entry.target : entry.kind === "event" ? EVENT_SCOPE : MALFORMED_SCOPE;
   const id = newId(scope, nowMs);
   const value: DeadLetter = { ...entry, id, deadAt: new Date(nowMs).toISOString() };
   const summary: DeadLetterSummary = {
@@ -92,7 +94,9 @@ export async function listDeadLetters(
     const id = key.name.slice(PREFIX.length);
     const parsed = parseDeadLetterId(id);
     if (!parsed || (opts.sinceMs !== undefined && parsed.atMs < opts.sinceMs)) continue;
-    items.push(key.metadata ?? { id, kind: "delivery", lastError: "", attempts: 0, deadAt: new Date(parsed.atMs).toISOString() });
+    items.push(
+      key.metadata ?? { id, kind: "delivery", lastError: "", attempts: 0, deadAt: new Date(parsed.atMs).toISOString() },
+    );
   }
   return { items, cursor: page.list_complete ? undefined : page.cursor };
 }

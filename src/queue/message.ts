@@ -1,6 +1,6 @@
 import * as z from "zod/mini";
-import { CloudEvent } from "../event";
 import { TargetId } from "../config/target";
+import { CloudEvent } from "../event";
 
 /**
  * What travels on the queue, versioned so a deploy can change the shape while old messages drain.

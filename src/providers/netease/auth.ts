@@ -1,7 +1,8 @@
 import { hexDigest, safeEqual } from "../../crypto";
-import { RelayError } from "../../errors";
 import type { NeteaseApp } from "../../env";
+import { RelayError } from "../../errors";
 import { readBody } from "../../ingress/body";
+import { lookup } from "../fields";
 
 function header(headers: Headers, name: string): string {
   // Headers are case-insensitive: NetEase's own cURL samples send `appkey`, `curtime`, `md5`, `checksum`.
@@ -29,7 +30,7 @@ export async function authenticateNetease(
   const curTime = header(req.headers, "CurTime");
   const md5 = header(req.headers, "MD5");
   const checkSum = header(req.headers, "CheckSum");
-  const app = Object.hasOwn(apps, appKey) ? apps[appKey] : undefined;
+  const app = lookup(apps, appKey);
   if (!app) throw new RelayError("UNKNOWN_APP", "AppKey is not configured", { appId: appKey.slice(0, 64) });
   if (!/^\d{1,16}$/.test(curTime)) throw new RelayError("INVALID_TIMESTAMP", "CurTime is not epoch milliseconds");
 

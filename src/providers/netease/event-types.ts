@@ -1,3 +1,5 @@
+import { lookup } from "../fields";
+
 /**
  * NetEase eventType → CloudEvents `type`, per channel (the 抄送 and 第三方回调 eventType spaces collide).
  * Vendor-neutral `im.*` names where Tencent has an event with the same meaning; `netease.<channel>.<name>`
@@ -28,28 +30,65 @@ export const NETEASE_CALLBACK_EVENT_TYPES: Readonly<Record<string, string>> = {
 
 /** Names for the provider-scoped types, from NetEase's catalogue titles. */
 const CC_NAMES: Readonly<Record<string, string>> = {
-  "1": "session_message", "4": "chatroom_message", "5": "av_duration", "6": "av_file", "9": "chatroom_member_inout",
-  "10": "phone_call", "11": "sms_receipt", "12": "sms_uplink", "13": "av_room_inout", "14": "chatroom_queue",
-  "20": "yidun_antispam", "21": "av_duration", "31": "signaling", "36": "upload_task", "42": "heartbeat",
-  "83": "callback_failure", "84": "login_failure",
+  "1": "session_message",
+  "4": "chatroom_message",
+  "5": "av_duration",
+  "6": "av_file",
+  "9": "chatroom_member_inout",
+  "10": "phone_call",
+  "11": "sms_receipt",
+  "12": "sms_uplink",
+  "13": "av_room_inout",
+  "14": "chatroom_queue",
+  "20": "yidun_antispam",
+  "21": "av_duration",
+  "31": "signaling",
+  "36": "upload_task",
+  "42": "heartbeat",
+  "83": "callback_failure",
+  "84": "login_failure",
 };
 const CALLBACK_NAMES: Readonly<Record<string, string>> = {
-  "3": "user_info_update", "8": "team_dismiss", "10": "team_leave", "11": "team_add_manager",
-  "12": "team_remove_manager", "13": "team_transfer_owner", "14": "team_kick", "15": "team_update_info",
-  "16": "team_update_own_member_info", "17": "team_update_other_member_info", "18": "team_mute_member",
-  "20": "av_call", "35": "recall", "36": "login", "37": "chatroom_login", "40": "qchat_login",
-  "41": "message", "72": "message", "73": "message", "74": "message",
+  "3": "user_info_update",
+  "8": "team_dismiss",
+  "10": "team_leave",
+  "11": "team_add_manager",
+  "12": "team_remove_manager",
+  "13": "team_transfer_owner",
+  "14": "team_kick",
+  "15": "team_update_info",
+  "16": "team_update_own_member_info",
+  "17": "team_update_other_member_info",
+  "18": "team_mute_member",
+  "20": "av_call",
+  "35": "recall",
+  "36": "login",
+  "37": "chatroom_login",
+  "40": "qchat_login",
+  "41": "message",
+  "72": "message",
+  "73": "message",
+  "74": "message",
 };
 
 /** Team notification `attach.id` → neutral type (0–10 advanced team, 401–411 super team). */
 export const TEAM_NOTIFICATIONS: Readonly<Record<number, string>> = {
-  0: "im.group.member.joined", 5: "im.group.member.joined", 9: "im.group.member.joined",
-  401: "im.group.member.joined", 410: "im.group.member.joined", 411: "im.group.member.joined",
-  1: "im.group.member.kicked", 402: "im.group.member.kicked",
-  2: "im.group.member.left", 403: "im.group.member.left",
-  3: "im.group.updated", 404: "im.group.updated",
-  4: "im.group.dismissed", 405: "im.group.dismissed",
-  6: "im.group.owner.changed", 406: "im.group.owner.changed",
+  0: "im.group.member.joined",
+  5: "im.group.member.joined",
+  9: "im.group.member.joined",
+  401: "im.group.member.joined",
+  410: "im.group.member.joined",
+  411: "im.group.member.joined",
+  1: "im.group.member.kicked",
+  402: "im.group.member.kicked",
+  2: "im.group.member.left",
+  403: "im.group.member.left",
+  3: "im.group.updated",
+  404: "im.group.updated",
+  4: "im.group.dismissed",
+  405: "im.group.dismissed",
+  6: "im.group.owner.changed",
+  406: "im.group.owner.changed",
 };
 
 /** `attach` is documented as a JSON string but often sent as an object; read it either way. */
@@ -81,7 +120,7 @@ function sessionMessageType(payload: Record<string, unknown>): string | undefine
   if (convType === "PERSON" || convType === "TEAM" || convType === "SUPER_TEAM") {
     if (msgType !== "NOTIFICATION") return "im.message.sent";
     const id = Number(attachOf(payload)?.id);
-    return TEAM_NOTIFICATIONS[id];
+    return lookup(TEAM_NOTIFICATIONS, id);
   }
   if (convType === "CUSTOM_PERSON") {
     if (msgType === "FRIEND_DELETE") return "im.friend.deleted";
@@ -93,10 +132,19 @@ function sessionMessageType(payload: Record<string, unknown>): string | undefine
 }
 
 /** The CloudEvents `type` of a NetEase callback. */
-export function neteaseEventType(channel: "cc" | "callback", eventType: string, payload: Record<string, unknown>): string {
+export function neteaseEventType(
+  channel: "cc" | "callback",
+  eventType: string,
+  payload: Record<string, unknown>,
+): string {
   if (channel === "cc") {
     const refined = eventType === "1" ? sessionMessageType(payload) : undefined;
-    return refined ?? NETEASE_CC_EVENT_TYPES[eventType] ?? `netease.cc.${CC_NAMES[eventType] ?? eventType}`;
+    return (
+      refined ?? lookup(NETEASE_CC_EVENT_TYPES, eventType) ?? `netease.cc.${lookup(CC_NAMES, eventType) ?? eventType}`
+    );
   }
-  return NETEASE_CALLBACK_EVENT_TYPES[eventType] ?? `netease.callback.${CALLBACK_NAMES[eventType] ?? eventType}`;
+  return (
+    lookup(NETEASE_CALLBACK_EVENT_TYPES, eventType) ??
+    `netease.callback.${lookup(CALLBACK_NAMES, eventType) ?? eventType}`
+  );
 }

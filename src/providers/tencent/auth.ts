@@ -1,6 +1,7 @@
 import { hexDigest, safeEqual } from "../../crypto";
-import { RelayError } from "../../errors";
 import type { TencentApp } from "../../env";
+import { RelayError } from "../../errors";
+import { lookup } from "../fields";
 
 /**
  * Reads a query parameter that must appear at most once. A repeated `SdkAppid` or `Sign` is refused rather than
@@ -27,7 +28,7 @@ export async function authenticateTencent(
 ): Promise<string> {
   const appId = singleParam(params, "SdkAppid");
   if (appId === undefined) throw new RelayError("MISSING_CREDENTIALS", "query parameter SdkAppid is missing");
-  const app = Object.hasOwn(apps, appId) ? apps[appId] : undefined;
+  const app = lookup(apps, appId);
   if (!app) throw new RelayError("UNKNOWN_APP", "SdkAppid is not configured", { appId: appId.slice(0, 32) });
   if (app.token === undefined) return appId;
 

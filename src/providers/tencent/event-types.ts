@@ -1,3 +1,5 @@
+import { lookup } from "../fields";
+
 /**
  * Tencent CallbackCommand → CloudEvents `type`. Vendor-neutral `im.*` names where NetEase has an event with the
  * same meaning (see the NetEase table); `tencent.<CallbackCommand>` otherwise. Before-callbacks map to
@@ -35,7 +37,8 @@ export const TENCENT_REFINEMENTS: readonly { command: string; field: string; val
 
 function fieldAt(payload: Record<string, unknown>, path: string): unknown {
   let value: unknown = payload;
-  for (const key of path.split(".")) value = typeof value === "object" && value !== null ? (value as Record<string, unknown>)[key] : undefined;
+  for (const key of path.split("."))
+    value = typeof value === "object" && value !== null ? (value as Record<string, unknown>)[key] : undefined;
   return value;
 }
 
@@ -45,5 +48,5 @@ function refine(command: string, payload: Record<string, unknown>): string | und
 
 /** The CloudEvents `type` of a Tencent callback. */
 export function tencentEventType(command: string, payload: Record<string, unknown>): string {
-  return refine(command, payload) ?? TENCENT_EVENT_TYPES[command] ?? `tencent.${command}`;
+  return refine(command, payload) ?? lookup(TENCENT_EVENT_TYPES, command) ?? `tencent.${command}`;
 }

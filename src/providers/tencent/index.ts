@@ -18,7 +18,12 @@ export const tencent: Channel = {
   catalogue: TENCENT_COMMANDS,
 
   async authenticate(req, url, env, nowMs) {
-    const appId = await authenticateTencent(url.searchParams, tencentApps(env), settings(env).tencentWindowSeconds, nowMs);
+    const appId = await authenticateTencent(
+      url.searchParams,
+      tencentApps(env),
+      settings(env).tencentWindowSeconds,
+      nowMs,
+    );
     return { appId, body: await readBody(req) };
   },
 

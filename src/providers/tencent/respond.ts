@@ -18,7 +18,8 @@ function allowEach(items: unknown): { To_Account: string; ResultCode: 0; ResultI
 export function tencentAck(command: string, payload: Record<string, unknown>): Response {
   let body: Record<string, unknown> = OK;
   if (command === "Sns.CallbackPrevFriendAdd") body = { ...OK, ResultItem: allowEach(payload.FriendItem) };
-  else if (command === "Sns.CallbackPrevFriendResponse") body = { ...OK, ResultItem: allowEach(payload.ResponseFriendItem) };
+  else if (command === "Sns.CallbackPrevFriendResponse")
+    body = { ...OK, ResultItem: allowEach(payload.ResponseFriendItem) };
   else if (command === "Chatbot.OnC2CSignalMessage") body = { ...OK, RspData: "" };
   return Response.json(body);
 }
@@ -26,7 +27,12 @@ export function tencentAck(command: string, payload: Record<string, unknown>): R
 /** Tencent's error answer: `ActionStatus: "FAIL"`, a non-zero ErrorCode and a readable ErrorInfo. */
 export function tencentReject(err: RelayError, requestId: string): Response {
   return Response.json(
-    { ActionStatus: "FAIL", ErrorCode: ERRORS[err.code].num, ErrorInfo: `${err.code}: ${err.message}`, RequestId: requestId },
+    {
+      ActionStatus: "FAIL",
+      ErrorCode: ERRORS[err.code].num,
+      ErrorInfo: `${err.code}: ${err.message}`,
+      RequestId: requestId,
+    },
     { status: err.status },
   );
 }

@@ -170,9 +170,7 @@ export const TENCENT_COMMANDS: Readonly<Record<string, CatalogueEntry>> = Object
       Requester_Account: opt(text),
       From_Account: text,
       ResponseFriendItem: opt(
-        list(
-          record({ To_Account: text, Remark: opt(text), TagName: opt(text), ResponseAction: opt(text) }),
-        ),
+        list(record({ To_Account: text, Remark: opt(text), TagName: opt(text), ResponseAction: opt(text) })),
       ),
     }),
     "friend request response",
@@ -188,10 +186,7 @@ export const TENCENT_COMMANDS: Readonly<Record<string, CatalogueEntry>> = Object
   ),
   "Sns.CallbackFriendDelete": after(body("Sns.CallbackFriendDelete", { PairList: pairList }), "friends deleted"),
   "Sns.CallbackBlackListAdd": after(body("Sns.CallbackBlackListAdd", { PairList: pairList }), "users blocked"),
-  "Sns.CallbackBlackListDelete": after(
-    body("Sns.CallbackBlackListDelete", { PairList: pairList }),
-    "users unblocked",
-  ),
+  "Sns.CallbackBlackListDelete": after(body("Sns.CallbackBlackListDelete", { PairList: pairList }), "users unblocked"),
 
   // -- Follow / followers --
   "Follow.CallbackAfterFollowAdd": after(
