@@ -11,5 +11,6 @@ export default defineConfig({
   ],
   test: {
     include: ["test/unit/**/*.test.ts", "test/integration/**/*.test.ts"],
+    reporters: ["default", ["json", { outputFile: ".test-results/workers.json" }]],
   },
 });

@@ -14,5 +14,6 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 90_000,
     teardownTimeout: 30_000,
+    reporters: ["default", ["json", { outputFile: ".test-results/e2e.json" }]],
   },
 });

@@ -3,14 +3,23 @@
 // .dev.vars yet, so the demo secrets from .dev.vars.example are copied in first: the relay works at once.
 import { spawn } from "node:child_process";
 import { copyFileSync, existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 
 if (!existsSync(".dev.vars")) {
   copyFileSync(".dev.vars.example", ".dev.vars");
   console.log("created .dev.vars from .dev.vars.example (demo secrets; edit it for your own apps)");
 }
-const child = spawn("wrangler", ["dev", "--ip", "127.0.0.1", "--port", process.env.PORT ?? "8787", ...process.argv.slice(2)], {
-  stdio: "inherit",
-  shell: process.platform === "win32",
+// The local wrangler, so this also works outside `npm run` (which is what puts node_modules/.bin on PATH).
+const bin = `../node_modules/.bin/wrangler${process.platform === "win32" ? ".cmd" : ""}`;
+const child = spawn(
+  fileURLToPath(new URL(bin, import.meta.url)),
+  ["dev", "--ip", "127.0.0.1", "--port", process.env.PORT ?? "8787", ...process.argv.slice(2)],
+  { stdio: "inherit", shell: process.platform === "win32" },
+);
+child.on("error", (err) => {
+  console.error(`could not start wrangler: ${err.message} (run npm ci first)`);
+  process.exit(1);
 });
-for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => child.kill(signal));
-child.on("exit", (code) => process.exit(code ?? 0));
+// npm may signal only this process: pass every signal on, so wrangler (and its workerd) stop too.
+for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) process.on(signal, () => child.kill(signal));
+child.on("exit", (code, signal) => process.exit(code ?? (signal ? 1 : 0)));

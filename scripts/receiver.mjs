@@ -51,7 +51,9 @@ function main() {
       try {
         event = JSON.parse(body);
       } catch {}
-      console.log(`${new Date().toISOString()} ${event.type} (${event.provider} ${event.providerevent}) id=${req.headers["webhook-id"]} ${verified(req.headers, body)}`);
+      console.log(
+        `${new Date().toISOString()} ${event.type} (${event.provider} ${event.providerevent}) id=${req.headers["webhook-id"]} ${verified(req.headers, body)}`,
+      );
       res.writeHead(204).end();
     });
   }).listen(port, "127.0.0.1", () => console.log(`receiver listening on http://127.0.0.1:${port}`));

@@ -2,11 +2,11 @@ import * as z from "zod/mini";
 import type { ProviderName } from "./providers/provider";
 
 /**
- * The event customers receive: CloudEvents 1.0, structured JSON mode. `data` is the provider's callback body
- * exactly as received (parsed); the extension attributes say where it came from and whether it matched the
- * provider's documented schema.
+ * The event's attributes: everything customers receive except `data`. The relay carries `data` separately, as
+ * the raw JSON text of the callback body, and splices it in when delivering (see `serializeEvent`): parsing and
+ * re-serialising would change it (integers above 2^53, such as NetEase's 64-bit `msgId`, lose precision).
  */
-export const CloudEvent = z.object({
+export const EventEnvelope = z.object({
   specversion: z.literal("1.0"),
   /** Deterministic from (provider, app, channel, raw body): a provider's duplicate gets the same id. */
   id: z.string().check(z.regex(/^evt_[0-9a-f]{32}$/)),
@@ -14,14 +14,29 @@ export const CloudEvent = z.object({
   type: z.string().check(z.minLength(1)),
   time: z.iso.datetime(),
   datacontenttype: z.literal("application/json"),
-  data: z.record(z.string(), z.unknown()),
   provider: z.enum(["tencent", "netease"]),
   /** Tencent CallbackCommand, or NetEase `cc.<eventType>` / `callback.<eventType>`. */
   providerevent: z.string().check(z.minLength(1)),
   appid: z.string().check(z.minLength(1)),
   schemavalid: z.boolean(),
 });
+export type EventEnvelope = z.infer<typeof EventEnvelope>;
+
+/**
+ * The event customers receive: CloudEvents 1.0, structured JSON mode. `data` is the provider's callback body
+ * exactly as received; the extension attributes say where it came from and whether it matched the provider's
+ * documented schema. (Published as schemas/event.json.)
+ */
+export const CloudEvent = z.object({ ...EventEnvelope.shape, data: z.record(z.string(), z.unknown()) });
 export type CloudEvent = z.infer<typeof CloudEvent>;
+
+/**
+ * The delivered body: the envelope's JSON with the raw `data` text spliced in, byte for byte. `data` is known
+ * to be a JSON object: the ingress parsed it before accepting the callback.
+ */
+export function serializeEvent(event: EventEnvelope, data: string): string {
+  return `${JSON.stringify(event).slice(0, -1)},"data":${data}}`;
+}
 
 const encoder = new TextEncoder();
 
@@ -51,7 +66,6 @@ export type EventInput = {
   channel: string;
   appId: string;
   body: Uint8Array;
-  payload: Record<string, unknown>;
   providerEvent: string;
   type: string;
   /** ms since epoch; the event's own time where the payload has one, else the time of receipt. */
@@ -59,8 +73,8 @@ export type EventInput = {
   schemaValid: boolean;
 };
 
-/** Builds the CloudEvent for a verified callback. */
-export async function buildEvent(input: EventInput): Promise<CloudEvent> {
+/** Builds the envelope of the CloudEvent for a verified callback. */
+export async function buildEvent(input: EventInput): Promise<EventEnvelope> {
   const source = input.provider === "tencent" ? `/tencent/${input.appId}` : `/netease/${input.appId}/${input.channel}`;
   return {
     specversion: "1.0",
@@ -69,7 +83,6 @@ export async function buildEvent(input: EventInput): Promise<CloudEvent> {
     type: input.type,
     time: new Date(input.timeMs).toISOString(),
     datacontenttype: "application/json",
-    data: input.payload,
     provider: input.provider,
     providerevent: input.providerEvent,
     appid: input.appId,

@@ -51,7 +51,11 @@ export async function descendants(pid) {
   }
   const out = [];
   const walk = (p) => {
-    for (const [child, parent] of parents) if (parent === p) out.push(child), walk(child);
+    for (const [child, parent] of parents) {
+      if (parent !== p) continue;
+      out.push(child);
+      walk(child);
+    }
   };
   walk(pid);
   return out;
@@ -80,15 +84,37 @@ export async function startDevServer(opts = {}) {
   };
 
   try {
-    await run(["deploy", "--dry-run", "--config", config, "--outdir", join(dir, "bundle")], { cwd: ROOT }, record, 120_000);
+    await run(
+      ["deploy", "--dry-run", "--config", config, "--outdir", join(dir, "bundle")],
+      { cwd: ROOT },
+      record,
+      120_000,
+    );
     await copyFile(config, join(dir, "wrangler.toml"));
   } catch (err) {
     await fail(err.message);
   }
 
-  const args = ["dev", join(dir, "bundle", "index.js"), "--no-bundle", "--config", join(dir, "wrangler.toml"),
-    "--ip", "127.0.0.1", "--port", String(port), "--inspector-ip", "127.0.0.1", "--inspector-port", String(inspectorPort),
-    "--persist-to", join(dir, "state"), "--show-interactive-dev-session=false", "--log-level", "log"];
+  const args = [
+    "dev",
+    join(dir, "bundle", "index.js"),
+    "--no-bundle",
+    "--config",
+    join(dir, "wrangler.toml"),
+    "--ip",
+    "127.0.0.1",
+    "--port",
+    String(port),
+    "--inspector-ip",
+    "127.0.0.1",
+    "--inspector-port",
+    String(inspectorPort),
+    "--persist-to",
+    join(dir, "state"),
+    "--show-interactive-dev-session=false",
+    "--log-level",
+    "log",
+  ];
   for (const [key, value] of Object.entries(opts.vars ?? {})) args.push("--var", `${key}:${value}`);
   // Its own process group, so stop() ends wrangler and workerd together.
   const child = spawn(WRANGLER, args, { cwd: dir, detached: true, stdio: ["ignore", "pipe", "pipe"], env: ENV });

@@ -17,7 +17,13 @@ export function neteaseHeaders(body, { appKey, secret, curTime = String(Date.now
 
 /** Query string of a Tencent Cloud Chat callback; with a token it carries Sign = sha256(token + RequestTime). */
 export function tencentQuery(command, { appId, token, requestTime = String(Math.floor(Date.now() / 1000)) }) {
-  const params = new URLSearchParams({ SdkAppid: appId, CallbackCommand: command, contenttype: "json", ClientIP: "127.0.0.1", OptPlatform: "RESTAPI" });
+  const params = new URLSearchParams({
+    SdkAppid: appId,
+    CallbackCommand: command,
+    contenttype: "json",
+    ClientIP: "127.0.0.1",
+    OptPlatform: "RESTAPI",
+  });
   if (token) {
     params.set("RequestTime", requestTime);
     params.set("Sign", hex("sha256", token + requestTime));
@@ -51,7 +57,13 @@ export async function fixtureCallbacks(root) {
 /** Signs a fixture (or any callback) for the given apps; returns [url, fetch init]. */
 export function signedRequest(baseUrl, callback, apps) {
   if (callback.provider === "tencent") {
-    return [`${baseUrl}/tencent?${tencentQuery(callback.command, apps.tencent)}`, { method: "POST", headers: { "content-type": "application/json" }, body: callback.body }];
+    return [
+      `${baseUrl}/tencent?${tencentQuery(callback.command, apps.tencent)}`,
+      { method: "POST", headers: { "content-type": "application/json" }, body: callback.body },
+    ];
   }
-  return [`${baseUrl}${callback.path}`, { method: "POST", headers: neteaseHeaders(callback.body, apps.netease), body: callback.body }];
+  return [
+    `${baseUrl}${callback.path}`,
+    { method: "POST", headers: neteaseHeaders(callback.body, apps.netease), body: callback.body },
+  ];
 }

@@ -24,15 +24,15 @@ const BulkReplay = z.strictObject({
 
 /** The queue message that replays a dead letter: one delivery for a target, or a whole event's fan-out. */
 async function replayMessage(env: Env, letter: DeadLetter): Promise<QueueMessage> {
-  if (!letter.event || letter.kind === "malformed") {
+  if (!letter.event || letter.data === undefined || letter.kind === "malformed") {
     throw new RelayError("CONFLICT", "a malformed queue message cannot be replayed; inspect it and delete it");
   }
-  if (letter.kind === "event" || !letter.target) return { v: 1, kind: "event", event: letter.event };
+  if (letter.kind === "event" || !letter.target) return { v: 1, kind: "event", event: letter.event, data: letter.data };
   const target = await getTarget(env.TARGETS, letter.target);
   if (!target) throw new RelayError("CONFLICT", "the dead letter's target no longer exists");
   if (!target.enabled)
     throw new RelayError("CONFLICT", "the dead letter's target is disabled; re-enable it with PUT first");
-  return { v: 1, kind: "delivery", event: letter.event, target: letter.target, attempt: 1 };
+  return { v: 1, kind: "delivery", event: letter.event, data: letter.data, target: letter.target, attempt: 1 };
 }
 
 /**

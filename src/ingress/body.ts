@@ -43,8 +43,27 @@ function tooLarge(maxBytes: number): RelayError {
 
 const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
 
-/** Decodes and parses a JSON object body; anything else (invalid UTF-8, not JSON, not an object) is a 400. */
-export function parseJsonObject(body: Uint8Array): Record<string, unknown> {
+/** Deeper than this is no IM payload (they nest a handful of levels); receivers' JSON tooling would choke too. */
+export const MAX_DEPTH = 64;
+
+/** Whether a parsed value nests deeper than `MAX_DEPTH`; iterative, so any input is safe to check. */
+function tooDeep(root: unknown): boolean {
+  const stack: [unknown, number][] = [[root, 1]];
+  while (stack.length > 0) {
+    const [value, depth] = stack.pop() as [unknown, number];
+    if (typeof value !== "object" || value === null) continue;
+    if (depth > MAX_DEPTH) return true;
+    for (const child of Object.values(value))
+      if (typeof child === "object" && child !== null) stack.push([child, depth + 1]);
+  }
+  return false;
+}
+
+/**
+ * Decodes and parses a JSON object body; anything else (invalid UTF-8, not JSON, not an object, nested deeper
+ * than MAX_DEPTH) is a 400. Returns the text too: it is what customers receive as `data`, unchanged.
+ */
+export function parseJsonObject(body: Uint8Array): { text: string; payload: Record<string, unknown> } {
   let text: string;
   try {
     text = utf8.decode(body);
@@ -60,5 +79,6 @@ export function parseJsonObject(body: Uint8Array): Record<string, unknown> {
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
     throw new RelayError("INVALID_JSON", "body must be a JSON object");
   }
-  return value as Record<string, unknown>;
+  if (tooDeep(value)) throw new RelayError("INVALID_BODY", `body is nested deeper than ${MAX_DEPTH} levels`);
+  return { text, payload: value as Record<string, unknown> };
 }

@@ -26,7 +26,7 @@ export function ingress(channel: Channel): Handler<AppEnv> {
       const nowMs = Date.now();
       const url = new URL(c.req.url);
       const { appId, body } = await channel.authenticate(c.req.raw, url, c.env, nowMs);
-      const payload = parseJsonObject(body);
+      const { text, payload } = parseJsonObject(body);
       if (channel.isProbe(payload)) {
         log.info("address check answered", { appId });
         return channel.ack("", payload);
@@ -40,13 +40,12 @@ export function ingress(channel: Channel): Handler<AppEnv> {
         channel: channel.channel,
         appId,
         body,
-        payload,
         providerEvent: channel.providerEvent(key),
         type: channel.eventType(key, payload),
         timeMs: channel.eventTime(payload) ?? nowMs,
         schemaValid,
       });
-      await enqueueEvent(c.env.EVENTS, event);
+      await enqueueEvent(c.env.EVENTS, event, text);
 
       const fields = {
         appId,

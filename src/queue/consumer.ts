@@ -4,7 +4,7 @@ import { attemptDelivery, mapLimit } from "../delivery/attempt";
 import { classify, type Verdict } from "../delivery/classify";
 import { matchesFilter } from "../delivery/filter";
 import { type Settings, settings } from "../env";
-import type { CloudEvent } from "../event";
+import { type EventEnvelope, serializeEvent } from "../event";
 import { createLogger, type Logger } from "../log";
 import { count } from "../metrics";
 import { parseRetryAfter, retryDelay, withJitter } from "./backoff";
@@ -20,7 +20,7 @@ const INFRA_RETRY_SECONDS = 30;
 const RETENTION_MARGIN_SECONDS = 3_600;
 
 /** Whether a target wants this event. */
-export function targetMatches(target: TargetWithId, event: CloudEvent): boolean {
+export function targetMatches(target: TargetWithId, event: EventEnvelope): boolean {
   return (
     target.enabled &&
     (!target.providers || target.providers.includes(event.provider)) &&
@@ -32,7 +32,9 @@ export function targetMatches(target: TargetWithId, event: CloudEvent): boolean 
 /** One queue message, read and planned. */
 type Job = {
   msg: Message<unknown>;
-  event: CloudEvent;
+  event: EventEnvelope;
+  /** The event's `data`, raw JSON text. */
+  data: string;
   /** Attempt number of the deliveries made now. */
   attempt: number;
   /** Targets delivered to in this invocation. */
@@ -45,8 +47,14 @@ type Job = {
 
 type Outcome = { target: TargetWithId; verdict: Verdict; status?: number; retryAfter?: number };
 
-function delivery(event: CloudEvent, target: string, attempt: number, delaySeconds: number): ScheduledDelivery {
-  const message: DeliveryMessage = { v: 1, kind: "delivery", event, target, attempt };
+function delivery(
+  event: EventEnvelope,
+  data: string,
+  target: string,
+  attempt: number,
+  delaySeconds: number,
+): ScheduledDelivery {
+  const message: DeliveryMessage = { v: 1, kind: "delivery", event, data, target, attempt };
   return { message, delaySeconds };
 }
 
@@ -104,8 +112,16 @@ async function consumeEvents(batch: MessageBatch<unknown>, env: Env, log: Logger
       }
       const take = Math.min(matching.length, budget);
       budget -= take;
-      const later = matching.slice(take).map((t) => delivery(body.event, t.id, 1, 0));
-      jobs.push({ msg, event: body.event, attempt: 1, now: matching.slice(0, take), single: false, followUps: later });
+      const later = matching.slice(take).map((t) => delivery(body.event, body.data, t.id, 1, 0));
+      jobs.push({
+        msg,
+        event: body.event,
+        data: body.data,
+        attempt: 1,
+        now: matching.slice(0, take),
+        single: false,
+        followUps: later,
+      });
       continue;
     }
     const attempt = body.attempt + msg.attempts - 1;
@@ -118,6 +134,7 @@ async function consumeEvents(batch: MessageBatch<unknown>, env: Env, log: Logger
         kind: "delivery",
         target: target.id,
         event: body.event,
+        data: body.data,
         lastError: "target disabled",
         attempts: attempt - 1,
       });
@@ -125,11 +142,11 @@ async function consumeEvents(batch: MessageBatch<unknown>, env: Env, log: Logger
       msg.ack();
     } else if (budget === 0) {
       // Re-sent rather than retried: a retry would count as a delivery attempt.
-      const followUps = [delivery(body.event, target.id, attempt, 0)];
-      jobs.push({ msg, event: body.event, attempt, now: [], single: false, followUps });
+      const followUps = [delivery(body.event, body.data, target.id, attempt, 0)];
+      jobs.push({ msg, event: body.event, data: body.data, attempt, now: [], single: false, followUps });
     } else {
       budget--;
-      jobs.push({ msg, event: body.event, attempt, now: [target], single: true, followUps: [] });
+      jobs.push({ msg, event: body.event, data: body.data, attempt, now: [target], single: true, followUps: [] });
     }
   }
 
@@ -157,7 +174,7 @@ async function consumeEvents(batch: MessageBatch<unknown>, env: Env, log: Logger
 }
 
 async function deliverAll(jobs: readonly Job[], cfg: Settings): Promise<Outcome[][]> {
-  const bodies = jobs.map((job) => JSON.stringify(job.event));
+  const bodies = jobs.map((job) => serializeEvent(job.event, job.data));
   const pairs = jobs.flatMap((job, i) => job.now.map((target) => ({ i, target })));
   const outcomes = await mapLimit(pairs, CONNECTIONS, async ({ i, target }): Promise<Outcome> => {
     const job = jobs[i] as Job;
@@ -209,6 +226,7 @@ async function settleJob(
           kind: "delivery",
           target: target.id,
           event: job.event,
+          data: job.data,
           lastStatus: 410,
           lastError: "HTTP 410 (target disabled)",
           attempts: job.attempt,
@@ -225,6 +243,7 @@ async function settleJob(
           kind: "delivery",
           target: target.id,
           event: job.event,
+          data: job.data,
           lastStatus: status,
           lastError: verdict.reason,
           attempts: job.attempt,
@@ -240,7 +259,7 @@ async function settleJob(
     const ageSeconds = (Date.now() - job.msg.timestamp.getTime()) / 1000;
     if (job.single && ageSeconds + delaySeconds < cfg.queueRetentionSeconds - RETENTION_MARGIN_SECONDS)
       retryInPlace = delaySeconds;
-    else job.followUps.push(delivery(job.event, target.id, job.attempt + 1, delaySeconds));
+    else job.followUps.push(delivery(job.event, job.data, target.id, job.attempt + 1, delaySeconds));
   }
 
   return async () => {
@@ -283,6 +302,7 @@ async function consumeDeadLetterQueue(batch: MessageBatch<unknown>, env: Env, lo
       kind: body.kind,
       target: body.kind === "delivery" ? body.target : undefined,
       event: body.event,
+      data: body.data,
       lastError: "queue retries exhausted",
       // The DLQ's own read count says nothing about delivery attempts; the message's attempt number does.
       attempts: body.kind === "delivery" ? body.attempt : 1,

@@ -1,5 +1,5 @@
 import * as z from "zod/mini";
-import { CloudEvent } from "../event";
+import { EventEnvelope } from "../event";
 
 /**
  * Dead letters in Workers KV: what could not be delivered after the last attempt, kept until an operator replays
@@ -15,7 +15,9 @@ export const DeadLetter = z.object({
   id: z.string(),
   kind: z.enum(["delivery", "event", "malformed"]),
   target: z.optional(z.string()),
-  event: z.optional(CloudEvent),
+  event: z.optional(EventEnvelope),
+  /** The event's `data`, as the raw JSON text of the callback body. */
+  data: z.optional(z.string()),
   /** For malformed messages: the message body as received, truncated. */
   raw: z.optional(z.string()),
   lastStatus: z.optional(z.int()),
@@ -26,7 +28,7 @@ export const DeadLetter = z.object({
 export type DeadLetter = z.infer<typeof DeadLetter>;
 
 /** What `list` returns per item without reading values: KV metadata, ≤ 1024 bytes. */
-export type DeadLetterSummary = Omit<DeadLetter, "event" | "raw"> & { eventId?: string; type?: string };
+export type DeadLetterSummary = Omit<DeadLetter, "event" | "data" | "raw"> & { eventId?: string; type?: string };
 
 // Bounded, so an id from a request can never exceed KV's 512-byte key limit.
 const ID = /^([a-z0-9_][a-z0-9_-]{0,63})\.(\d{13})\.([a-z0-9]{8,32})$/;

@@ -1,5 +1,5 @@
 import { RelayError } from "../errors";
-import type { CloudEvent } from "../event";
+import type { EventEnvelope } from "../event";
 import { MAX_MESSAGE_BYTES } from "../ingress/body";
 import type { DeliveryMessage, QueueMessage } from "./message";
 
@@ -15,17 +15,9 @@ function sizeOf(message: QueueMessage): number {
 }
 
 /** Puts a new event on the queue; resolves only once the queue has it. Throws PAYLOAD_TOO_LARGE / ENQUEUE_FAILED. */
-export async function enqueueEvent(queue: Queue, event: CloudEvent): Promise<void> {
-  const message: QueueMessage = { v: 1, kind: "event", event };
-  let size: number;
-  try {
-    size = sizeOf(message);
-  } catch {
-    // JSON.parse accepts any depth but JSON.stringify recurses: a body nested thousands of levels deep parses,
-    // then cannot be serialised for the queue (or by any receiver's JSON tooling).
-    throw new RelayError("INVALID_BODY", "body is nested too deeply to forward");
-  }
-  if (size > MAX_MESSAGE_BYTES) {
+export async function enqueueEvent(queue: Queue, event: EventEnvelope, data: string): Promise<void> {
+  const message: QueueMessage = { v: 1, kind: "event", event, data };
+  if (sizeOf(message) > MAX_MESSAGE_BYTES) {
     throw new RelayError(
       "PAYLOAD_TOO_LARGE",
       `event exceeds ${MAX_MESSAGE_BYTES} bytes, the largest a queue message holds`,

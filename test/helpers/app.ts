@@ -12,7 +12,11 @@ export function relayWithFakeQueue(overrides: Partial<Env> = {}) {
     queue,
     env: testEnv,
     fetch: (req: Request) => app.fetch(req, testEnv, createExecutionContext()),
-    /** The events enqueued so far. */
-    events: () => queue.sent.map((s) => (s.body as QueueMessage).event),
+    /** The events enqueued so far, as customers receive them (`data` parsed from the raw text). */
+    events: () =>
+      queue.sent.map((s) => {
+        const message = s.body as QueueMessage;
+        return { ...message.event, data: JSON.parse(message.data) as Record<string, unknown> };
+      }),
   };
 }

@@ -2,7 +2,7 @@ import { createExecutionContext, createMessageBatch, env, getQueueResult } from 
 import { type MockInstance, vi } from "vitest";
 import type { Target } from "../../src/config/target";
 import { generateSecret } from "../../src/delivery/signature";
-import { buildEvent, type CloudEvent } from "../../src/event";
+import { buildEvent, type CloudEvent, type EventEnvelope } from "../../src/event";
 import { consumeBatch } from "../../src/queue/consumer";
 import type { DeliveryMessage, EventMessage } from "../../src/queue/message";
 import { TENCENT_APP } from "./bindings";
@@ -17,17 +17,23 @@ export async function makeEvent(
 ): Promise<CloudEvent> {
   const seq = ++sequence;
   const payload = { CallbackCommand: opts.providerEvent ?? "C2C.CallbackAfterSendMsg", seq };
-  return buildEvent({
+  const envelope = await buildEvent({
     provider: opts.provider ?? "tencent",
     channel: opts.provider === "netease" ? "cc" : "",
     appId: opts.appId ?? TENCENT_APP,
     body: encoder.encode(JSON.stringify(payload)),
-    payload,
     providerEvent: opts.providerEvent ?? "C2C.CallbackAfterSendMsg",
     type: opts.type ?? "im.message.sent",
     timeMs: Date.now(),
     schemaValid: true,
   });
+  return { ...envelope, data: payload };
+}
+
+/** A CloudEvent as the queue carries it: the envelope, and `data` as raw JSON text. */
+export function split(event: CloudEvent): { event: EventEnvelope; data: string } {
+  const { data, ...envelope } = event;
+  return { event: envelope, data: JSON.stringify(data) };
 }
 
 /** A valid stored target with a fresh secret; `overrides` changes exactly what a test is about. */
@@ -36,11 +42,11 @@ export function makeTarget(url: string, overrides: Partial<Target> = {}): Target
   return { url, secret: generateSecret(), enabled: true, createdAt: now, updatedAt: now, ...overrides };
 }
 
-export const eventMessage = (event: CloudEvent): EventMessage => ({ v: 1, kind: "event", event });
+export const eventMessage = (event: CloudEvent): EventMessage => ({ v: 1, kind: "event", ...split(event) });
 export const deliveryMessage = (event: CloudEvent, target: string, attempt: number): DeliveryMessage => ({
   v: 1,
   kind: "delivery",
-  event,
+  ...split(event),
   target,
   attempt,
 });

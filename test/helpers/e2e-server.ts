@@ -46,6 +46,8 @@ async function checkVars(baseUrl: string): Promise<void> {
   const admin = await fetch(`${baseUrl}/admin/targets`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
   await admin.body?.cancel();
   if (health.configured?.tencent !== true || health.configured?.netease !== true || admin.status !== 200) {
-    throw new Error(`the dev server did not receive the test secrets (healthz: ${JSON.stringify(health)}, admin: ${admin.status})`);
+    throw new Error(
+      `the dev server did not receive the test secrets (healthz: ${JSON.stringify(health)}, admin: ${admin.status})`,
+    );
   }
 }

@@ -12,11 +12,18 @@ export function neteaseHeaders(
   body: string,
   opts: { appKey?: string; secret?: string; curTime?: string } = {},
 ): Record<string, string> {
-  return signNetease(body, { appKey: opts.appKey ?? NETEASE_APP, secret: opts.secret ?? NETEASE_SECRET, curTime: opts.curTime });
+  return signNetease(body, {
+    appKey: opts.appKey ?? NETEASE_APP,
+    secret: opts.secret ?? NETEASE_SECRET,
+    curTime: opts.curTime,
+  });
 }
 
 /** The query string of a Tencent callback for an app with a callback token: `Sign = sha256(token + RequestTime)`. */
-export function tencentQuery(command: string, opts: { appId?: string; token?: string; requestTime?: string } = {}): string {
+export function tencentQuery(
+  command: string,
+  opts: { appId?: string; token?: string; requestTime?: string } = {},
+): string {
   return signTencent(command, {
     appId: opts.appId ?? TENCENT_TOKEN_APP,
     token: opts.token ?? TENCENT_TOKEN,

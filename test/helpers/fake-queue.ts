@@ -10,6 +10,7 @@ export class FakeQueue {
 
   async sendBatch(messages: Iterable<MessageSendRequest>): Promise<void> {
     if (this.failWith) throw this.failWith;
-    for (const m of messages) this.sent.push({ body: m.body, options: { contentType: m.contentType, delaySeconds: m.delaySeconds } });
+    for (const m of messages)
+      this.sent.push({ body: m.body, options: { contentType: m.contentType, delaySeconds: m.delaySeconds } });
   }
 }

@@ -4,7 +4,9 @@ const encoder = new TextEncoder();
 
 async function hex(algorithm: string, data: string | Uint8Array): Promise<string> {
   const bytes = typeof data === "string" ? encoder.encode(data) : data;
-  return [...new Uint8Array(await crypto.subtle.digest(algorithm, bytes))].map((b) => b.toString(16).padStart(2, "0")).join("");
+  return [...new Uint8Array(await crypto.subtle.digest(algorithm, bytes))]
+    .map((b) => b.toString(16).padStart(2, "0"))
+    .join("");
 }
 
 export type NeteaseOptions = {
@@ -25,7 +27,12 @@ export async function neteaseRequest(body: string | Uint8Array, opts: NeteaseOpt
   const curTime = opts.curTime ?? String(Date.now());
   const md5 = opts.md5 ?? (await hex("MD5", body));
   const checkSum = await hex("SHA-1", (opts.secret ?? NETEASE_SECRET) + md5 + curTime);
-  const headers: Record<string, string> = { AppKey: opts.appKey ?? NETEASE_APP, CurTime: curTime, MD5: md5, CheckSum: checkSum };
+  const headers: Record<string, string> = {
+    AppKey: opts.appKey ?? NETEASE_APP,
+    CurTime: curTime,
+    MD5: md5,
+    CheckSum: checkSum,
+  };
   for (const name of opts.omit ?? []) delete headers[name];
   const finalHeaders = new Headers({ "content-type": "application/json; charset=utf-8" });
   for (const [k, v] of Object.entries(headers)) finalHeaders.set(opts.lowercase ? k.toLowerCase() : k, v);

@@ -13,6 +13,7 @@ import {
   makeEvent,
   makeTarget,
   runBatch,
+  split,
   stubFetch,
 } from "../helpers/consumer-harness";
 
@@ -40,7 +41,7 @@ function letterOf(event: CloudEvent, target: string, overrides: Partial<Omit<Dea
   return {
     kind: "delivery" as const,
     target,
-    event,
+    ...split(event),
     lastStatus: 503,
     lastError: "HTTP 503",
     attempts: 4,
@@ -415,7 +416,7 @@ describe("admin API: dead letters", () => {
     expect(await res.json()).toMatchObject({ replayed: id, eventId: event.id, target: "a" });
     expect(admin.queue.sent).toEqual([
       {
-        body: { v: 1, kind: "delivery", event, target: "a", attempt: 1 },
+        body: { v: 1, kind: "delivery", ...split(event), target: "a", attempt: 1 },
         options: { contentType: "json", delaySeconds: 0 },
       },
     ]);
@@ -426,7 +427,7 @@ describe("admin API: dead letters", () => {
     const event = await makeEvent();
     const id = await putDeadLetter(
       env.TARGETS,
-      { kind: "event", event, lastError: "queue retries exhausted", attempts: 1 },
+      { kind: "event", ...split(event), lastError: "queue retries exhausted", attempts: 1 },
       T0,
     );
     const admin = adminClient();
@@ -434,7 +435,7 @@ describe("admin API: dead letters", () => {
     const res = await admin.call("POST", `/admin/dead-letters/${id}/replay`);
 
     expect(res.status).toBe(202);
-    expect(admin.queue.sent.map((s) => s.body)).toEqual([{ v: 1, kind: "event", event }]);
+    expect(admin.queue.sent.map((s) => s.body)).toEqual([{ v: 1, kind: "event", ...split(event) }]);
     expect(await getDeadLetter(env.TARGETS, id)).toBeUndefined();
   });
 
@@ -497,8 +498,8 @@ describe("admin API: dead letters", () => {
     expect(report.skipped).toEqual([]);
     expect(report.more).toBe(false);
     expect(admin.queue.sent.map((s) => s.body)).toEqual([
-      { v: 1, kind: "delivery", event, target: "a", attempt: 1 },
-      { v: 1, kind: "delivery", event, target: "a", attempt: 1 },
+      { v: 1, kind: "delivery", ...split(event), target: "a", attempt: 1 },
+      { v: 1, kind: "delivery", ...split(event), target: "a", attempt: 1 },
     ]);
     expect(admin.queue.sent.every((s) => s.options?.delaySeconds === 0)).toBe(true);
     expect(await getDeadLetter(env.TARGETS, newA1)).toBeUndefined();

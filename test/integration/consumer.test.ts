@@ -17,6 +17,7 @@ import {
   makeEvent,
   makeTarget,
   runBatch,
+  split,
   stubFetch,
 } from "../helpers/consumer-harness";
 
@@ -60,6 +61,20 @@ describe("consumer: fan-out of an event message", () => {
     expect(result.retryMessages).toEqual([]);
     expect(result.retryBatch.retry).toBe(false);
     expect(queue.sent).toHaveLength(0);
+  });
+
+  it("delivers data byte for byte as the provider sent it: a 64-bit integer keeps every digit", async () => {
+    await putTarget(env.TARGETS, "a", makeTarget(A));
+    const { calls } = stubFetch({ [A]: 200 });
+    const event = await makeEvent();
+    const raw = '{"eventType":36,"msgId":184409700039655569, "nick":"空格"}';
+    const message = { ...eventMessage(event), data: raw };
+
+    await runBatch(consumerEnv().env, [{ body: message }]);
+
+    expect(calls).toHaveLength(1);
+    expect(calls[0]?.body.endsWith(`,"data":${raw}}`)).toBe(true);
+    expect(JSON.parse(calls[0]?.body ?? "").id).toBe(event.id);
   });
 
   it("sends a Standard Webhooks request: POST, cloudevents+json, webhook-id, fresh timestamp, verifiable signature, user-agent, target headers, CloudEvent body", async () => {
@@ -215,12 +230,17 @@ describe("consumer: failures and retries", () => {
   it("re-sends a failing delivery as a fresh message when an in-place retry would outlive the queue's retention", async () => {
     await putTarget(env.TARGETS, "a", makeTarget(A));
     stubFetch({ [A]: 503 });
-    const { env: testEnv, queue } = consumerEnv({ RETRY_SCHEDULE_SECONDS: "10,3600,3600", QUEUE_RETENTION_SECONDS: "86400" });
+    const { env: testEnv, queue } = consumerEnv({
+      RETRY_SCHEDULE_SECONDS: "10,3600,3600",
+      QUEUE_RETENTION_SECONDS: "86400",
+    });
     const event = await makeEvent();
     // First sent 22.5 h ago: 22.5 h + ≥ 0.8 h of delay passes 23 h, the 24 h retention less its 1 h margin.
     const timestamp = new Date(Date.now() - 22.5 * 3600 * 1000);
 
-    const { result } = await runBatch(testEnv, [{ body: deliveryMessage(event, "a", 2), attempts: 1, id: "m1", timestamp }]);
+    const { result } = await runBatch(testEnv, [
+      { body: deliveryMessage(event, "a", 2), attempts: 1, id: "m1", timestamp },
+    ]);
 
     expect(result.retryMessages).toEqual([]);
     expect(result.explicitAcks).toEqual(["m1"]);
@@ -332,7 +352,7 @@ describe("consumer: failures and retries", () => {
       lastStatus: 503,
       lastError: "HTTP 503",
       attempts: last,
-      event,
+      ...split(event),
     });
   });
 
@@ -506,7 +526,7 @@ describe("consumer: messages it cannot deliver", () => {
     expect(result.retryMessages).toEqual([]);
     const letters = await deadLetters("a");
     expect(letters).toHaveLength(1);
-    expect(letters[0]).toMatchObject({ kind: "delivery", target: "a", event });
+    expect(letters[0]).toMatchObject({ kind: "delivery", target: "a", ...split(event) });
   });
 });
 
@@ -528,7 +548,7 @@ describe("consumer: subrequest budget", () => {
     const deferred = sentDeliveries(queue);
     expect(deferred).toHaveLength(ids.length - calls.length);
     for (const d of deferred) {
-      expect(d.message).toMatchObject({ kind: "delivery", attempt: 1, event });
+      expect(d.message).toMatchObject({ kind: "delivery", attempt: 1, ...split(event) });
       expect(d.delaySeconds).toBe(0);
     }
     expect([...fetched, ...deferred.map((d) => d.message.target)].sort()).toEqual(ids);
@@ -670,7 +690,7 @@ describe("consumer: the dead-letter queue", () => {
     expect(result.explicitAcks).toEqual(["m1"]);
     const letters = await deadLetters("a");
     expect(letters).toHaveLength(1);
-    expect(letters[0]).toMatchObject({ kind: "delivery", target: "a", event });
+    expect(letters[0]).toMatchObject({ kind: "delivery", target: "a", ...split(event) });
   });
 
   it("stores an event message from the DLQ as an event-level dead letter", async () => {
@@ -688,7 +708,7 @@ describe("consumer: the dead-letter queue", () => {
     expect(result.explicitAcks).toEqual(["m1"]);
     const letters = await deadLetters();
     expect(letters).toHaveLength(1);
-    expect(letters[0]).toMatchObject({ kind: "event", event });
+    expect(letters[0]).toMatchObject({ kind: "event", ...split(event) });
     expect(letters[0]?.target).toBeUndefined();
     expect(letters[0]?.id.startsWith("_event.")).toBe(true);
   });

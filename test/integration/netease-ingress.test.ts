@@ -4,13 +4,23 @@ import { relayWithFakeQueue } from "../helpers/app";
 import { NETEASE_APP } from "../helpers/bindings";
 import { neteaseRequest } from "../helpers/requests";
 
-const fixtures = import.meta.glob<string>("../fixtures/netease/*.json", { eager: true, query: "?raw", import: "default" });
+const fixtures = import.meta.glob<string>("../fixtures/netease/*.json", {
+  eager: true,
+  query: "?raw",
+  import: "default",
+});
 const byChannel = (channel: "cc" | "callback") =>
   Object.entries(fixtures)
     .filter(([path]) => path.split("/").pop()?.startsWith(`${channel}-`))
     .map(([path, raw]) => ({ name: path.split("/").pop() as string, raw }));
 
-const DISMISS = JSON.stringify({ eventType: 8, fromAccount: "wmtest3", fromClientType: "IOS", tid: 2637250619, timestamp: "1564575855993" });
+const DISMISS = JSON.stringify({
+  eventType: 8,
+  fromAccount: "wmtest3",
+  fromClientType: "IOS",
+  tid: 2637250619,
+  timestamp: "1564575855993",
+});
 
 describe("NetEase ingress: accepted callbacks", () => {
   for (const channel of ["cc", "callback"] as const) {
@@ -79,8 +89,14 @@ describe("NetEase ingress: accepted callbacks", () => {
   it("maps a 抄送 team notification with attach.id 4 to im.group.dismissed, attach sent as a string", async () => {
     const relay = relayWithFakeQueue();
     const body = JSON.stringify({
-      eventType: "1", convType: "TEAM", to: "123", fromAccount: "a", msgType: "NOTIFICATION",
-      msgTimestamp: "1564575855993", msgidServer: "1", attach: JSON.stringify({ id: 4, data: { tinfo: {} } }),
+      eventType: "1",
+      convType: "TEAM",
+      to: "123",
+      fromAccount: "a",
+      msgType: "NOTIFICATION",
+      msgTimestamp: "1564575855993",
+      msgidServer: "1",
+      attach: JSON.stringify({ id: 4, data: { tinfo: {} } }),
     });
     await relay.fetch(await neteaseRequest(body, { channel: "cc" }));
     expect(relay.events()[0]).toMatchObject({ type: "im.group.dismissed", providerevent: "cc.1", schemavalid: true });
@@ -96,8 +112,13 @@ describe("NetEase ingress: accepted callbacks", () => {
   it("accepts eventType sent as a number or as a string", async () => {
     const relay = relayWithFakeQueue();
     await relay.fetch(await neteaseRequest(DISMISS, { channel: "callback" }));
-    await relay.fetch(await neteaseRequest(DISMISS.replace('"eventType":8', '"eventType":"8"'), { channel: "callback" }));
-    expect(relay.events().map((e) => [e.providerevent, e.schemavalid])).toEqual([["callback.8", true], ["callback.8", true]]);
+    await relay.fetch(
+      await neteaseRequest(DISMISS.replace('"eventType":8', '"eventType":"8"'), { channel: "callback" }),
+    );
+    expect(relay.events().map((e) => [e.providerevent, e.schemavalid])).toEqual([
+      ["callback.8", true],
+      ["callback.8", true],
+    ]);
   });
 
   it("accepts lowercase header names, as in NetEase's own cURL samples", async () => {
@@ -114,6 +135,29 @@ describe("NetEase ingress: accepted callbacks", () => {
       expect(res.status).toBe(200);
       expect(relay.queue.sent).toHaveLength(0);
     }
+  });
+});
+
+describe("NetEase ingress: data exactly as received", () => {
+  // NetEase's own login-callback example sends msgId as a bare 64-bit number; a JSON round trip would turn
+  // 184409700039655569 into 184409700039655570.
+  const BIG = '{"eventType":36,"fromAccount":"a","msgId":184409700039655569,"note":"空格 and \\u00e9","x":1e400}';
+
+  it("carries the raw body text as data on the queue, so 64-bit integers keep every digit", async () => {
+    const relay = relayWithFakeQueue();
+    await relay.fetch(await neteaseRequest(BIG, { channel: "callback" }));
+    const message = relay.queue.sent[0]?.body as { data: string };
+    expect(message.data).toBe(BIG);
+  });
+
+  it("accepts a body nested 64 levels deep and refuses 65 with 400 INVALID_BODY", async () => {
+    const nested = (levels: number) => `{"eventType":"1","x":${"[".repeat(levels - 1)}${"]".repeat(levels - 1)}}`;
+    const relay = relayWithFakeQueue();
+    expect((await relay.fetch(await neteaseRequest(nested(64)))).status).toBe(200);
+    const res = await relay.fetch(await neteaseRequest(nested(65)));
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { desc: string }).desc).toBe("INVALID_BODY: body is nested deeper than 64 levels");
+    expect(relay.queue.sent).toHaveLength(1);
   });
 });
 
@@ -137,7 +181,8 @@ describe("NetEase ingress: authentication", () => {
     });
   }
 
-  it("refuses a CheckSum computed with another AppSecret", () => refused({ secret: "not-the-secret" }, 401, "BAD_SIGNATURE"));
+  it("refuses a CheckSum computed with another AppSecret", () =>
+    refused({ secret: "not-the-secret" }, 401, "BAD_SIGNATURE"));
   it("refuses an unknown AppKey", () => refused({ appKey: "someone-else" }, 401, "UNKNOWN_APP"));
 
   it("refuses a body changed after signing", () =>
@@ -146,16 +191,20 @@ describe("NetEase ingress: authentication", () => {
   it("refuses a body whose MD5 header was recomputed without the AppSecret", async () => {
     const forged = DISMISS.replace("wmtest3", "attacker");
     const md5 = [...new Uint8Array(await crypto.subtle.digest("MD5", new TextEncoder().encode(forged)))]
-      .map((b) => b.toString(16).padStart(2, "0")).join("");
+      .map((b) => b.toString(16).padStart(2, "0"))
+      .join("");
     await refused({ md5, secret: "guessed", sentBody: forged }, 401, "BAD_SIGNATURE");
   });
 
-  it("refuses a CurTime older than the window", () => refused({ curTime: String(Date.now() - 301_000) }, 401, "TIMESTAMP_OUT_OF_WINDOW"));
+  it("refuses a CurTime older than the window", () =>
+    refused({ curTime: String(Date.now() - 301_000) }, 401, "TIMESTAMP_OUT_OF_WINDOW"));
   it("refuses a CurTime further in the future than the window", () =>
     refused({ curTime: String(Date.now() + 301_000) }, 401, "TIMESTAMP_OUT_OF_WINDOW"));
   it("accepts a CurTime just inside the window", async () => {
     const relay = relayWithFakeQueue();
-    const res = await relay.fetch(await neteaseRequest(DISMISS, { channel: "callback", curTime: String(Date.now() - 290_000) }));
+    const res = await relay.fetch(
+      await neteaseRequest(DISMISS, { channel: "callback", curTime: String(Date.now() - 290_000) }),
+    );
     expect(res.status).toBe(200);
   });
   it("refuses a non-numeric CurTime", () => refused({ curTime: "yesterday" }, 401, "INVALID_TIMESTAMP"));
@@ -202,7 +251,11 @@ describe("NetEase ingress: bad input", () => {
   it("still enqueues an authenticated callback that fails its schema, marked schemavalid false", async () => {
     const { relay, res } = await send(JSON.stringify({ eventType: 8, fromAccount: "a" }), "callback");
     expect(res.status).toBe(200);
-    expect(relay.events()[0]).toMatchObject({ providerevent: "callback.8", schemavalid: false, type: "netease.callback.team_dismiss" });
+    expect(relay.events()[0]).toMatchObject({
+      providerevent: "callback.8",
+      schemavalid: false,
+      type: "netease.callback.team_dismiss",
+    });
   });
 
   it("still enqueues an authenticated callback of an unknown eventType, marked schemavalid false", async () => {

@@ -37,13 +37,23 @@ describe("Tencent ingress: accepted callbacks", () => {
   it("maps Group.CallbackAfterGroupDestroyed to im.group.dismissed with the payload's EventTime", async () => {
     const relay = relayWithFakeQueue();
     await relay.fetch(await tencentRequest(DESTROYED));
-    expect(relay.events()[0]).toMatchObject({ type: "im.group.dismissed", time: new Date(1670574414123).toISOString() });
+    expect(relay.events()[0]).toMatchObject({
+      type: "im.group.dismissed",
+      time: new Date(1670574414123).toISOString(),
+    });
   });
 
   it("maps a kicked member to im.group.member.kicked and a member who quit to im.group.member.left", async () => {
     const relay = relayWithFakeQueue();
     const exit = (ExitType: string) =>
-      JSON.stringify({ CallbackCommand: "Group.CallbackAfterMemberExit", GroupId: "g", Type: "Public", ExitType, Operator_Account: "a", ExitMemberList: [] });
+      JSON.stringify({
+        CallbackCommand: "Group.CallbackAfterMemberExit",
+        GroupId: "g",
+        Type: "Public",
+        ExitType,
+        Operator_Account: "a",
+        ExitMemberList: [],
+      });
     await relay.fetch(await tencentRequest(exit("Kicked")));
     await relay.fetch(await tencentRequest(exit("Quit")));
     expect(relay.events().map((e) => e.type)).toEqual(["im.group.member.kicked", "im.group.member.left"]);
@@ -84,9 +94,15 @@ describe("Tencent ingress: accepted callbacks", () => {
 
   it("still enqueues an unknown command, marked schemavalid false", async () => {
     const relay = relayWithFakeQueue();
-    const res = await relay.fetch(await tencentRequest(JSON.stringify({ CallbackCommand: "Room.CallbackAfterX", a: 1 })));
+    const res = await relay.fetch(
+      await tencentRequest(JSON.stringify({ CallbackCommand: "Room.CallbackAfterX", a: 1 })),
+    );
     expect(res.status).toBe(200);
-    expect(relay.events()[0]).toMatchObject({ providerevent: "Room.CallbackAfterX", type: "tencent.Room.CallbackAfterX", schemavalid: false });
+    expect(relay.events()[0]).toMatchObject({
+      providerevent: "Room.CallbackAfterX",
+      type: "tencent.Room.CallbackAfterX",
+      schemavalid: false,
+    });
   });
 });
 
@@ -112,10 +128,13 @@ describe("Tencent ingress: authentication", () => {
 
   it("verifies Sign as sha256(token + RequestTime), the documented example", async () => {
     const { hexDigest } = await import("../../src/crypto");
-    expect(await hexDigest("SHA-256", "xxxxyyyy1669872112")).toBe("17773bc39a671d7b9aa835458704d2a6db81360a5940292b587d6d760d484061");
+    expect(await hexDigest("SHA-256", "xxxxyyyy1669872112")).toBe(
+      "17773bc39a671d7b9aa835458704d2a6db81360a5940292b587d6d760d484061",
+    );
   });
 
-  it("refuses an unknown SdkAppid", async () => fails(await tencentRequest(DESTROYED, { appId: "1499999999" }), 401, "UNKNOWN_APP"));
+  it("refuses an unknown SdkAppid", async () =>
+    fails(await tencentRequest(DESTROYED, { appId: "1499999999" }), 401, "UNKNOWN_APP"));
   it("refuses a request without SdkAppid", async () => {
     const req = await tencentRequest(DESTROYED);
     const url = new URL(req.url);
@@ -123,7 +142,15 @@ describe("Tencent ingress: authentication", () => {
     await fails(new Request(url, req), 401, "MISSING_CREDENTIALS");
   });
   it("refuses a repeated SdkAppid", async () =>
-    fails(await tencentRequest(DESTROYED, { appId: TENCENT_TOKEN_APP, token: TENCENT_TOKEN, extraQuery: `&SdkAppid=${TENCENT_APP}` }), 400, "AMBIGUOUS_PARAMETER"));
+    fails(
+      await tencentRequest(DESTROYED, {
+        appId: TENCENT_TOKEN_APP,
+        token: TENCENT_TOKEN,
+        extraQuery: `&SdkAppid=${TENCENT_APP}`,
+      }),
+      400,
+      "AMBIGUOUS_PARAMETER",
+    ));
   it("refuses a token app's request without Sign", async () => {
     const req = await tencentRequest(DESTROYED, { appId: TENCENT_TOKEN_APP });
     await fails(req, 401, "MISSING_CREDENTIALS");
@@ -137,11 +164,31 @@ describe("Tencent ingress: authentication", () => {
   it("refuses a Sign made with another token", async () =>
     fails(await tencentRequest(DESTROYED, { appId: TENCENT_TOKEN_APP, token: "other-token" }), 401, "BAD_SIGNATURE"));
   it("refuses a RequestTime older than the window", async () =>
-    fails(await tencentRequest(DESTROYED, { appId: TENCENT_TOKEN_APP, token: TENCENT_TOKEN, requestTime: String(Math.floor(Date.now() / 1000) - 61) }), 401, "TIMESTAMP_OUT_OF_WINDOW"));
+    fails(
+      await tencentRequest(DESTROYED, {
+        appId: TENCENT_TOKEN_APP,
+        token: TENCENT_TOKEN,
+        requestTime: String(Math.floor(Date.now() / 1000) - 61),
+      }),
+      401,
+      "TIMESTAMP_OUT_OF_WINDOW",
+    ));
   it("refuses a RequestTime further in the future than the window", async () =>
-    fails(await tencentRequest(DESTROYED, { appId: TENCENT_TOKEN_APP, token: TENCENT_TOKEN, requestTime: String(Math.floor(Date.now() / 1000) + 61) }), 401, "TIMESTAMP_OUT_OF_WINDOW"));
+    fails(
+      await tencentRequest(DESTROYED, {
+        appId: TENCENT_TOKEN_APP,
+        token: TENCENT_TOKEN,
+        requestTime: String(Math.floor(Date.now() / 1000) + 61),
+      }),
+      401,
+      "TIMESTAMP_OUT_OF_WINDOW",
+    ));
   it("refuses a non-numeric RequestTime", async () =>
-    fails(await tencentRequest(DESTROYED, { appId: TENCENT_TOKEN_APP, token: TENCENT_TOKEN, requestTime: "soon" }), 401, "INVALID_TIMESTAMP"));
+    fails(
+      await tencentRequest(DESTROYED, { appId: TENCENT_TOKEN_APP, token: TENCENT_TOKEN, requestTime: "soon" }),
+      401,
+      "INVALID_TIMESTAMP",
+    ));
 });
 
 describe("Tencent ingress: bad input", () => {
@@ -154,11 +201,16 @@ describe("Tencent ingress: bad input", () => {
     expect(relay.queue.sent).toHaveLength(0);
   };
 
-  it("refuses a body that is not JSON with 400", async () => fail(await tencentRequest("not json", { command: "Group.CallbackAfterGroupFull" }), 400, "INVALID_JSON"));
+  it("refuses a body that is not JSON with 400", async () =>
+    fail(await tencentRequest("not json", { command: "Group.CallbackAfterGroupFull" }), 400, "INVALID_JSON"));
   it("refuses a request without CallbackCommand anywhere with 400", async () =>
     fail(await tencentRequest(JSON.stringify({ GroupId: "g" }), { command: null }), 400, "MISSING_EVENT_TYPE"));
   it("refuses a body too large for a queue message with 413", async () =>
-    fail(await tencentRequest(JSON.stringify({ CallbackCommand: "C2C.CallbackAfterSendMsg", pad: "x".repeat(128_000) })), 413, "PAYLOAD_TOO_LARGE"));
+    fail(
+      await tencentRequest(JSON.stringify({ CallbackCommand: "C2C.CallbackAfterSendMsg", pad: "x".repeat(128_000) })),
+      413,
+      "PAYLOAD_TOO_LARGE",
+    ));
   it("answers 503 with ActionStatus FAIL when the queue refuses the event", async () => {
     const relay = relayWithFakeQueue();
     relay.queue.failWith = new Error("down");

@@ -2,15 +2,13 @@
  * Generated artifacts must not drift from their source: the README's event-type table from the mapping tables,
  * and `schemas/*.json` from the zod schemas. Run `npm run generate` to rewrite them after changing the source.
  */
-import { readFileSync, writeFileSync, mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { describe, expect, it } from "vitest";
 import * as z from "zod/mini";
 import { openApiDocument } from "../../src/admin/openapi-spec";
 import { Target, TargetInput } from "../../src/config/target";
 import { CloudEvent } from "../../src/event";
-import { DeadLetter } from "../../src/queue/dead-letters";
-import { QueueMessage } from "../../src/queue/message";
 import type { CatalogueEntry } from "../../src/providers/fields";
 import {
   CC_SESSION_RULES,
@@ -21,6 +19,8 @@ import {
 import { NETEASE_CALLBACK_EVENTS, NETEASE_CC_EVENTS } from "../../src/providers/netease/schemas";
 import { TENCENT_EVENT_TYPES, TENCENT_REFINEMENTS } from "../../src/providers/tencent/event-types";
 import { TENCENT_COMMANDS } from "../../src/providers/tencent/schemas";
+import { DeadLetter } from "../../src/queue/dead-letters";
+import { QueueMessage } from "../../src/queue/message";
 
 const ROOT = join(__dirname, "..", "..");
 const UPDATE = process.env.UPDATE_GENERATED === "1";
@@ -33,8 +33,10 @@ function eventTypeTable(): string {
   for (const [n, type] of Object.entries(NETEASE_CC_EVENT_TYPES)) row(type).netease.push(`\`cc.${n}\``);
   for (const r of CC_SESSION_RULES) row(r.type).netease.push(`\`cc.1\` (${r.when})`);
   const notifications = new Map<string, number[]>();
-  for (const [id, type] of Object.entries(TEAM_NOTIFICATIONS)) notifications.set(type, [...(notifications.get(type) ?? []), Number(id)]);
-  for (const [type, ids] of notifications) row(type).netease.push(`\`cc.1\` (TEAM/SUPER_TEAM NOTIFICATION, attach.id ${ids.join("/")})`);
+  for (const [id, type] of Object.entries(TEAM_NOTIFICATIONS))
+    notifications.set(type, [...(notifications.get(type) ?? []), Number(id)]);
+  for (const [type, ids] of notifications)
+    row(type).netease.push(`\`cc.1\` (TEAM/SUPER_TEAM NOTIFICATION, attach.id ${ids.join("/")})`);
   for (const [n, type] of Object.entries(NETEASE_CALLBACK_EVENT_TYPES)) row(type).netease.push(`\`callback.${n}\``);
   const lines = ["| type | Tencent | NetEase |", "|---|---|---|"];
   for (const type of [...rows.keys()].sort()) {
@@ -72,11 +74,30 @@ describe("generated artifacts", () => {
   });
 
   it("schemas/*.json match the zod schemas of the envelope, target, queue message and dead letter", () => {
-    checkFile("schemas/event.json", jsonSchema(CloudEvent, "imrelay event", "The CloudEvents 1.0 event every target receives (structured JSON mode)."));
-    checkFile("schemas/target.json", jsonSchema(Target, "imrelay target (KV value)", "A target as stored in Workers KV under target:<id>."));
-    checkFile("schemas/target-input.json", jsonSchema(TargetInput, "imrelay target (admin input)", "The body of PUT /admin/targets/:id."));
-    checkFile("schemas/queue-message.json", jsonSchema(QueueMessage, "imrelay queue message", "A message on the imrelay-events queue (v1)."));
-    checkFile("schemas/dead-letter.json", jsonSchema(DeadLetter, "imrelay dead letter", "A dead letter as stored in Workers KV under dead:<id>."));
+    checkFile(
+      "schemas/event.json",
+      jsonSchema(
+        CloudEvent,
+        "imrelay event",
+        "The CloudEvents 1.0 event every target receives (structured JSON mode).",
+      ),
+    );
+    checkFile(
+      "schemas/target.json",
+      jsonSchema(Target, "imrelay target (KV value)", "A target as stored in Workers KV under target:<id>."),
+    );
+    checkFile(
+      "schemas/target-input.json",
+      jsonSchema(TargetInput, "imrelay target (admin input)", "The body of PUT /admin/targets/:id."),
+    );
+    checkFile(
+      "schemas/queue-message.json",
+      jsonSchema(QueueMessage, "imrelay queue message", "A message on the imrelay-events queue (v1)."),
+    );
+    checkFile(
+      "schemas/dead-letter.json",
+      jsonSchema(DeadLetter, "imrelay dead letter", "A dead letter as stored in Workers KV under dead:<id>."),
+    );
   });
 
   it("schemas/openapi.json matches the admin API's zod schemas", () => {
@@ -93,7 +114,10 @@ describe("generated artifacts", () => {
     it(`schemas/${provider}/${prefix}*.json match the ${provider} ${prefix || "command "}catalogue`, () => {
       for (const [key, entry] of Object.entries(catalogue)) {
         const name = `${prefix}${key}`;
-        checkFile(`schemas/${provider}/${name}.json`, jsonSchema(entry.schema, `${provider} ${name}`, `${entry.title} (${entry.phase}-callback)`));
+        checkFile(
+          `schemas/${provider}/${name}.json`,
+          jsonSchema(entry.schema, `${provider} ${name}`, `${entry.title} (${entry.phase}-callback)`),
+        );
       }
     });
   }

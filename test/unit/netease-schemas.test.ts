@@ -1,23 +1,21 @@
 /// <reference types="vite/client" />
 import { describe, expect, it } from "vitest";
-import {
-  NETEASE_CALLBACK_EVENTS,
-  NETEASE_CC_EVENTS,
-  SessionMessage,
-} from "../../src/providers/netease/schemas";
 import type { CatalogueEntry } from "../../src/providers/fields";
+import { NETEASE_CALLBACK_EVENTS, NETEASE_CC_EVENTS, SessionMessage } from "../../src/providers/netease/schemas";
 
 type Body = Record<string, unknown>;
 
 // Every example body, keyed by file name: cc-<n>-<slug>.json and callback-<n>-<slug>.json.
-const FIXTURES: ReadonlyArray<{ file: string; kind: "cc" | "callback"; eventType: string; body: Body }> = Object.entries(
-  import.meta.glob<Body>("../fixtures/netease/*.json", { eager: true, import: "default" }),
-).map(([path, body]) => {
-  const file = path.slice(path.lastIndexOf("/") + 1);
-  const match = /^(cc|callback)-(\d+)-[a-z0-9-]+\.json$/.exec(file);
-  if (!match?.[1] || !match[2]) throw new Error(`fixture name does not follow <cc|callback>-<n>-<slug>.json: ${file}`);
-  return { file, kind: match[1] as "cc" | "callback", eventType: match[2], body };
-});
+const FIXTURES: ReadonlyArray<{ file: string; kind: "cc" | "callback"; eventType: string; body: Body }> =
+  Object.entries(import.meta.glob<Body>("../fixtures/netease/*.json", { eager: true, import: "default" })).map(
+    ([path, body]) => {
+      const file = path.slice(path.lastIndexOf("/") + 1);
+      const match = /^(cc|callback)-(\d+)-[a-z0-9-]+\.json$/.exec(file);
+      if (!match?.[1] || !match[2])
+        throw new Error(`fixture name does not follow <cc|callback>-<n>-<slug>.json: ${file}`);
+      return { file, kind: match[1] as "cc" | "callback", eventType: match[2], body };
+    },
+  );
 
 const CC_EVENT_TYPES = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 20, 21, 25, 30, 31, 36, 42, 83, 84, 89, 90, 91];
 const CALLBACK_EVENT_TYPES = [
@@ -46,11 +44,19 @@ function accepts(kind: "cc" | "callback", body: Body): boolean {
 
 describe("NetEase catalogues", () => {
   it("hold exactly the documented CC eventTypes", () => {
-    expect(Object.keys(NETEASE_CC_EVENTS).map(Number).sort((a, b) => a - b)).toEqual(CC_EVENT_TYPES);
+    expect(
+      Object.keys(NETEASE_CC_EVENTS)
+        .map(Number)
+        .sort((a, b) => a - b),
+    ).toEqual(CC_EVENT_TYPES);
   });
 
   it("hold exactly the documented callback eventTypes", () => {
-    expect(Object.keys(NETEASE_CALLBACK_EVENTS).map(Number).sort((a, b) => a - b)).toEqual(CALLBACK_EVENT_TYPES);
+    expect(
+      Object.keys(NETEASE_CALLBACK_EVENTS)
+        .map(Number)
+        .sort((a, b) => a - b),
+    ).toEqual(CALLBACK_EVENT_TYPES);
   });
 
   it("mark every CC as after the fact and every callback as before the action", () => {

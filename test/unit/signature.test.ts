@@ -154,7 +154,11 @@ describe("parseSecret", () => {
   });
 
   it("rejects a secret whose body is not base64", () => {
-    for (const bad of ["whsec_not base64!!", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaS", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLa-w"]) {
+    for (const bad of [
+      "whsec_not base64!!",
+      "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaS",
+      "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLa-w",
+    ]) {
       expect(() => parseSecret(bad), bad).toThrow("not valid base64");
     }
   });

@@ -150,7 +150,10 @@ describe("Tencent fixtures", () => {
 describe("Tencent CallbackCommand", () => {
   it("rejects a body whose CallbackCommand names another command", () => {
     for (const command of SELF_NAMED) {
-      const other = command === "Group.CallbackAfterGroupFull" ? "Group.CallbackAfterGroupDestroyed" : "Group.CallbackAfterGroupFull";
+      const other =
+        command === "Group.CallbackAfterGroupFull"
+          ? "Group.CallbackAfterGroupDestroyed"
+          : "Group.CallbackAfterGroupFull";
       const body = { ...fixture(`${command}.json`), CallbackCommand: other };
       expect(accepts(command, body), command).toBe(false);
     }
@@ -168,8 +171,12 @@ describe("Tencent CallbackCommand", () => {
     const body = fixture("ContentCallback.ResultNotify.json");
     expect("CallbackCommand" in body).toBe(false);
     expect(accepts("ContentCallback.ResultNotify", body)).toBe(true);
-    expect(accepts("ContentCallback.ResultNotify", { ...body, CallbackCommand: "ContentCallback.ResultNotify" })).toBe(true);
-    expect(accepts("ContentCallback.ResultNotify", { ...body, CallbackCommand: "C2C.CallbackAfterSendMsg" })).toBe(false);
+    expect(accepts("ContentCallback.ResultNotify", { ...body, CallbackCommand: "ContentCallback.ResultNotify" })).toBe(
+      true,
+    );
+    expect(accepts("ContentCallback.ResultNotify", { ...body, CallbackCommand: "C2C.CallbackAfterSendMsg" })).toBe(
+      false,
+    );
   });
 
   it("rejects a push event naming another command", () => {
@@ -342,7 +349,12 @@ describe("Tencent values the relay reads", () => {
   });
 
   it("requires PairList on Sns after-callbacks", () => {
-    for (const command of ["Sns.CallbackFriendAdd", "Sns.CallbackFriendDelete", "Sns.CallbackBlackListAdd", "Sns.CallbackBlackListDelete"]) {
+    for (const command of [
+      "Sns.CallbackFriendAdd",
+      "Sns.CallbackFriendDelete",
+      "Sns.CallbackBlackListAdd",
+      "Sns.CallbackBlackListDelete",
+    ]) {
       const body = fixture(`${command}.json`);
       delete body.PairList;
       expect(accepts(command, body), command).toBe(false);
