@@ -92,12 +92,8 @@ async function consumeEvents(batch: MessageBatch<unknown>, env: Env, log: Logger
   const fullBudget = Math.max(1, cfg.subrequestBudget - operations - 1);
   let budget = fullBudget;
   for (const msg of batch.messages) {
-    const parsed = QueueMessage.safeParse(msg.body);
-    if (!parsed.success) {
-      await deadLetterMalformed(env, msg, log);
-      continue;
-    }
-    const body = parsed.data;
+    const body = await readMessage(env, msg, log);
+    if (!body) continue;
     if (body.kind === "event") {
       const matching = targets.filter((t) => targetMatches(t, body.event));
       if (matching.length === 0) {
@@ -269,6 +265,14 @@ async function settleJob(
   };
 }
 
+/** The message's body, or undefined once a malformed message is dead-lettered (never retried forever). */
+async function readMessage(env: Env, msg: Message<unknown>, log: Logger): Promise<QueueMessage | undefined> {
+  const parsed = QueueMessage.safeParse(msg.body);
+  if (parsed.success) return parsed.data;
+  await deadLetterMalformed(env, msg, log);
+  return undefined;
+}
+
 async function deadLetterMalformed(env: Env, msg: Message<unknown>, log: Logger): Promise<void> {
   let raw: string;
   try {
@@ -292,12 +296,8 @@ async function deadLetterMalformed(env: Env, msg: Message<unknown>, log: Logger)
  */
 async function consumeDeadLetterQueue(batch: MessageBatch<unknown>, env: Env, log: Logger): Promise<void> {
   for (const msg of batch.messages) {
-    const parsed = QueueMessage.safeParse(msg.body);
-    if (!parsed.success) {
-      await deadLetterMalformed(env, msg, log);
-      continue;
-    }
-    const body = parsed.data;
+    const body = await readMessage(env, msg, log);
+    if (!body) continue;
     const id = await putDeadLetter(env.TARGETS, {
       kind: body.kind,
       target: body.kind === "delivery" ? body.target : undefined,

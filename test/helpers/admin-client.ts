@@ -1,20 +1,28 @@
 import { relayWithFakeQueue } from "./app";
 import { ADMIN_TOKEN } from "./bindings";
 
+/** An admin API request; authenticated with the real token unless `authorization` says otherwise (null = none). */
+export function adminRequest(
+  method: string,
+  path: string,
+  opts: { authorization?: string | null; body?: unknown; headers?: Record<string, string> } = {},
+): Request {
+  const headers = new Headers(opts.headers);
+  const authorization = opts.authorization === undefined ? `Bearer ${ADMIN_TOKEN}` : opts.authorization;
+  if (authorization !== null) headers.set("authorization", authorization);
+  let body: string | undefined;
+  if (opts.body !== undefined) {
+    body = typeof opts.body === "string" ? opts.body : JSON.stringify(opts.body);
+    headers.set("content-type", "application/json");
+  }
+  return new Request(`http://relay.test${path}`, { method, headers, body });
+}
+
 /** The admin API over `createApp().fetch`, authenticated with the test token unless told otherwise. */
 export function adminClient(overrides: Partial<Env> = {}) {
   const relay = relayWithFakeQueue(overrides);
-  const call = (method: string, path: string, opts: { body?: unknown; authorization?: string | null } = {}) => {
-    const headers = new Headers();
-    const authorization = opts.authorization === undefined ? `Bearer ${ADMIN_TOKEN}` : opts.authorization;
-    if (authorization !== null) headers.set("authorization", authorization);
-    let body: string | undefined;
-    if (opts.body !== undefined) {
-      body = typeof opts.body === "string" ? opts.body : JSON.stringify(opts.body);
-      headers.set("content-type", "application/json");
-    }
-    return relay.fetch(new Request(`http://relay.test${path}`, { method, headers, body }));
-  };
+  const call = (method: string, path: string, opts: { body?: unknown; authorization?: string | null } = {}) =>
+    relay.fetch(adminRequest(method, path, opts));
   return { ...relay, call };
 }
 

@@ -7,7 +7,11 @@ import { afterEach, beforeEach, expect, vi } from "vitest";
 import { ERRORS, type ErrorCode } from "../../src/errors";
 import { CloudEvent, serializeEvent } from "../../src/event";
 import { QueueMessage } from "../../src/queue/message";
+import { adminRequest } from "./admin-client";
 import type { relayWithFakeQueue } from "./app";
+
+export { adminRequest };
+
 import { ADMIN_TOKEN, NETEASE_SECRET, TENCENT_TOKEN, TENCENT_TOKEN_APP } from "./bindings";
 import { neteaseRequest, type TencentOptions, tencentRequest } from "./requests";
 
@@ -66,23 +70,6 @@ export const nowSeconds = () => Math.floor(Date.now() / 1000);
 export async function sha256Hex(text: string): Promise<string> {
   const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
   return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
-}
-
-/** An admin API request; authenticated with the real token unless `authorization` says otherwise (null = none). */
-export function adminRequest(
-  method: string,
-  path: string,
-  opts: { authorization?: string | null; body?: unknown; headers?: Record<string, string> } = {},
-): Request {
-  const headers = new Headers(opts.headers);
-  const authorization = opts.authorization === undefined ? `Bearer ${ADMIN_TOKEN}` : opts.authorization;
-  if (authorization !== null) headers.set("authorization", authorization);
-  let body: string | undefined;
-  if (opts.body !== undefined) {
-    body = typeof opts.body === "string" ? opts.body : JSON.stringify(opts.body);
-    headers.set("content-type", "application/json");
-  }
-  return new Request(`http://relay.test${path}`, { method, headers, body });
 }
 
 /**

@@ -73,6 +73,17 @@ const groupMessage = {
   TopicId: opt(text),
 };
 
+/** A group's or a community topic's profile change: only the changed fields are sent. */
+const profileChange = {
+  GroupId: id,
+  Type: opt(text),
+  Operator_Account: opt(text),
+  Name: opt(text),
+  Introduction: opt(text),
+  Notification: opt(text),
+  FaceUrl: opt(text),
+};
+
 /** Official-account profile fields (create / change / destroy). */
 const officialAccount = {
   Operator_Account: opt(text),
@@ -348,15 +359,7 @@ export const TENCENT_COMMANDS: Readonly<Record<string, CatalogueEntry>> = Object
   ),
   // Only the changed profile fields are sent.
   "Group.CallbackAfterGroupInfoChanged": after(
-    body("Group.CallbackAfterGroupInfoChanged", {
-      GroupId: id,
-      Type: opt(text),
-      Operator_Account: opt(text),
-      Name: opt(text),
-      Introduction: opt(text),
-      Notification: opt(text),
-      FaceUrl: opt(text),
-    }),
+    body("Group.CallbackAfterGroupInfoChanged", profileChange),
     "group profile changed",
   ),
   "Group.CallbackAfterRecallMsg": after(
@@ -400,15 +403,7 @@ export const TENCENT_COMMANDS: Readonly<Record<string, CatalogueEntry>> = Object
   ),
   // The docs show no TopicId: only the community's GroupId identifies where the change happened.
   "Group.CallbackAfterTopicInfoChanged": after(
-    body("Group.CallbackAfterTopicInfoChanged", {
-      GroupId: id,
-      Type: opt(text),
-      Operator_Account: opt(text),
-      Name: opt(text),
-      Introduction: opt(text),
-      Notification: opt(text),
-      FaceUrl: opt(text),
-    }),
+    body("Group.CallbackAfterTopicInfoChanged", profileChange),
     "topic profile changed",
   ),
   // The intl page names the changed member Member_Account, the CN page and the Java SDK Modified_Account.
