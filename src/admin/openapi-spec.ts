@@ -19,7 +19,12 @@ export function openApiDocument(version: string): Record<string, unknown> {
     error: z.object({ code: z.string(), message: z.string() }),
     requestId: z.string(),
   });
-  const StoredTarget = z.object({ id: z.string(), ...Target.shape, secret: z.string() });
+  const StoredTarget = z.object({
+    id: z.string(),
+    ...Target.shape,
+    secret: z.string(),
+    previousSecrets: z.optional(z.array(z.object({ expiresAt: z.string() }))),
+  });
   const Summary = z.object({
     id: z.string(),
     kind: z.enum(["delivery", "event", "malformed"]),
@@ -106,6 +111,19 @@ export function openApiDocument(version: string): Record<string, unknown> {
         delete: {
           summary: "Delete a target",
           responses: { "204": { description: "deleted" }, "404": error("no such target"), ...errors },
+        },
+      },
+      "/admin/targets/{id}/rotate-secret": {
+        parameters: [idParam("id", "target id")],
+        post: {
+          summary: "Rotate a target's secret",
+          description:
+            "Generates a new secret and returns it once, unmasked. The previous secret keeps signing deliveries (a second `v1,` signature) for 24 h, so receivers can switch without dropping events.",
+          responses: {
+            "200": { description: "rotated", content: json(ref("Target")) },
+            "404": error("no such target"),
+            ...errors,
+          },
         },
       },
       "/admin/dead-letters": {

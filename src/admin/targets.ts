@@ -1,6 +1,6 @@
 import { Hono } from "hono";
 import { deleteTarget, getTarget, listTargets, putTarget } from "../config/store";
-import { type Target, TargetId, TargetInput } from "../config/target";
+import { type Target, TargetId, TargetInput, withRotatedSecret } from "../config/target";
 import type { AppEnv } from "../context";
 import { generateSecret } from "../delivery/signature";
 import { RelayError } from "../errors";
@@ -12,7 +12,14 @@ import { invalid, readJson } from "./validate";
  */
 function masked(id: string, target: Target): Record<string, unknown> {
   const headers = target.headers && Object.fromEntries(Object.keys(target.headers).map((name) => [name, "****"]));
-  return { id, ...target, secret: `whsec_****${target.secret.slice(-4)}`, ...(headers && { headers }) };
+  const previousSecrets = target.previousSecrets?.map(({ expiresAt }) => ({ expiresAt }));
+  return {
+    id,
+    ...target,
+    secret: `whsec_****${target.secret.slice(-4)}`,
+    ...(headers && { headers }),
+    ...(previousSecrets && { previousSecrets }),
+  };
 }
 
 function targetId(raw: string): string {
@@ -40,19 +47,39 @@ export const targetRoutes = new Hono<AppEnv>()
     const input = parsed.data;
     const existing = await getTarget(c.env.TARGETS, id);
     const generated = input.secret === undefined && existing === undefined ? generateSecret() : undefined;
-    const now = new Date().toISOString();
-    const target: Target = {
-      ...input,
-      secret: input.secret ?? existing?.secret ?? (generated as string),
-      enabled: input.enabled ?? true,
-      createdAt: existing?.createdAt ?? now,
-      updatedAt: now,
-    };
+    const nowMs = Date.now();
+    const now = new Date(nowMs).toISOString();
+    const current = existing?.secret ?? (input.secret as string | undefined) ?? (generated as string);
+    // A new secret on an existing target rotates it: the old one keeps signing for the grace period.
+    const target = withRotatedSecret(
+      {
+        ...input,
+        secret: current,
+        previousSecrets: existing?.previousSecrets,
+        enabled: input.enabled ?? true,
+        createdAt: existing?.createdAt ?? now,
+        updatedAt: now,
+      },
+      input.secret ?? current,
+      nowMs,
+    );
     await putTarget(c.env.TARGETS, id, target);
     c.get("log").info("target saved", { target: id, created: !existing });
     // A generated secret is shown exactly once, here.
     const body = generated ? { ...masked(id, target), secret: generated } : masked(id, target);
     return c.json(body, existing ? 200 : 201);
+  })
+  .post("/:id/rotate-secret", async (c) => {
+    const id = targetId(c.req.param("id"));
+    const existing = await getTarget(c.env.TARGETS, id);
+    if (!existing) throw new RelayError("NOT_FOUND", "no such target");
+    const secret = generateSecret();
+    const nowMs = Date.now();
+    const target = { ...withRotatedSecret(existing, secret, nowMs), updatedAt: new Date(nowMs).toISOString() };
+    await putTarget(c.env.TARGETS, id, target);
+    c.get("log").info("target secret rotated", { target: id });
+    // The new secret is shown exactly once, here; the previous one signs too until it expires.
+    return c.json({ ...masked(id, target), secret });
   })
   .delete("/:id", async (c) => {
     const id = targetId(c.req.param("id"));

@@ -95,10 +95,34 @@ export const Target = z.object({
   enabled: z.boolean(),
   /** Why the relay disabled the target (e.g. it answered 410 Gone); cleared by the next PUT. */
   disabledReason: z.optional(z.string()),
+  /**
+   * Secrets replaced less than ROTATION_GRACE_SECONDS ago. Deliveries are signed with these too (one `v1,`
+   * signature each), so receivers keep verifying while they switch to the new secret.
+   */
+  previousSecrets: z.optional(
+    z.array(z.object({ secret: TargetSecret, expiresAt: z.iso.datetime() })).check(z.maxLength(5)),
+  ),
   createdAt: z.iso.datetime(),
   updatedAt: z.iso.datetime(),
 });
 export type Target = z.infer<typeof Target>;
+
+/** How long a replaced secret keeps signing deliveries (Svix uses 24 h too). */
+export const ROTATION_GRACE_SECONDS = 86_400;
+
+/** The secrets a delivery is signed with now: the current one first, then unexpired previous ones. */
+export function signingSecrets(target: Target, nowMs: number): string[] {
+  const previous = (target.previousSecrets ?? []).filter((p) => Date.parse(p.expiresAt) > nowMs).map((p) => p.secret);
+  return [target.secret, ...previous];
+}
+
+/** `target` with its secret replaced by `secret`, the old one kept for the grace period. */
+export function withRotatedSecret(target: Target, secret: string, nowMs: number): Target {
+  if (secret === target.secret) return target;
+  const expiresAt = new Date(nowMs + ROTATION_GRACE_SECONDS * 1000).toISOString();
+  const kept = (target.previousSecrets ?? []).filter((p) => Date.parse(p.expiresAt) > nowMs && p.secret !== secret);
+  return { ...target, secret, previousSecrets: [{ secret: target.secret, expiresAt }, ...kept].slice(0, 5) };
+}
 
 /** A target with its id, as the consumer uses it. */
 export type TargetWithId = Target & { id: string };

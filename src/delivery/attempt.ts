@@ -1,4 +1,4 @@
-import type { TargetWithId } from "../config/target";
+import { signingSecrets, type TargetWithId } from "../config/target";
 import type { AttemptResult } from "./classify";
 import { sign } from "./signature";
 
@@ -23,7 +23,9 @@ export async function attemptDelivery(
   headers.set("user-agent", USER_AGENT);
   headers.set("webhook-id", eventId);
   headers.set("webhook-timestamp", String(timestamp));
-  headers.set("webhook-signature", await sign(target.secret, eventId, timestamp, body));
+  // One signature per live secret, space-separated as the spec allows, so a secret can rotate without downtime.
+  const signatures = await Promise.all(signingSecrets(target, nowMs).map((s) => sign(s, eventId, timestamp, body)));
+  headers.set("webhook-signature", signatures.join(" "));
   try {
     const res = await fetch(target.url, {
       method: "POST",

@@ -119,6 +119,44 @@ describe("admin API: authentication", () => {
   });
 });
 
+describe("admin API: secret rotation", () => {
+  it("rotates a secret: shows the new one once, keeps the old one signing for 24 h, never shows it", async () => {
+    const admin = adminClient();
+    const first = (await (
+      await admin.call("PUT", "/admin/targets/r", { body: { url: "https://r.example/" } })
+    ).json()) as { secret: string };
+    const res = await admin.call("POST", "/admin/targets/r/rotate-secret");
+    expect(res.status).toBe(200);
+    const rotated = (await res.json()) as { secret: string; previousSecrets: { expiresAt: string }[] };
+    expect(rotated.secret).toMatch(/^whsec_/);
+    expect(rotated.secret).not.toBe(first.secret);
+    expect(Date.parse(rotated.previousSecrets[0]?.expiresAt ?? "") - Date.now()).toBeGreaterThan(86_000_000);
+    const stored = await getTarget(env.TARGETS, "r");
+    expect(stored?.secret).toBe(rotated.secret);
+    expect(stored?.previousSecrets?.map((p) => p.secret)).toEqual([first.secret]);
+    const readBack = await (await admin.call("GET", "/admin/targets/r")).text();
+    expect(readBack).not.toContain(first.secret);
+    expect(readBack).not.toContain(rotated.secret);
+  });
+
+  it("treats a PUT with a different secret as a rotation, and a PUT with the same secret as none", async () => {
+    const admin = adminClient();
+    const s1 = generateSecret();
+    const s2 = generateSecret();
+    await admin.call("PUT", "/admin/targets/p", { body: { url: "https://p.example/", secret: s1 } });
+    await admin.call("PUT", "/admin/targets/p", { body: { url: "https://p.example/", secret: s1 } });
+    expect((await getTarget(env.TARGETS, "p"))?.previousSecrets ?? []).toEqual([]);
+    await admin.call("PUT", "/admin/targets/p", { body: { url: "https://p.example/", secret: s2 } });
+    const stored = await getTarget(env.TARGETS, "p");
+    expect(stored?.secret).toBe(s2);
+    expect(stored?.previousSecrets?.map((p) => p.secret)).toEqual([s1]);
+  });
+
+  it("answers 404 to rotating the secret of an unknown target", async () => {
+    expect((await adminClient().call("POST", "/admin/targets/nobody/rotate-secret")).status).toBe(404);
+  });
+});
+
 describe("admin API: targets", () => {
   it("creates a target with 201 and shows the generated whsec_ secret in that response only", async () => {
     const admin = adminClient();

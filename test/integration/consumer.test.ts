@@ -1,7 +1,8 @@
 import { env } from "cloudflare:test";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { getTarget, putTarget } from "../../src/config/store";
-import { verify } from "../../src/delivery/signature";
+import { ROTATION_GRACE_SECONDS, withRotatedSecret } from "../../src/config/target";
+import { generateSecret, verify } from "../../src/delivery/signature";
 import type { CloudEvent } from "../../src/event";
 import { MAX_DELAY_SECONDS } from "../../src/queue/backoff";
 import { type DeadLetter, getDeadLetter, listDeadLetters } from "../../src/queue/dead-letters";
@@ -128,6 +129,43 @@ describe("consumer: fan-out of an event message", () => {
     expect(await verify(a.secret, toHeaders(reqA.headers), reqA.body)).toBe(true);
     expect(await verify(b.secret, toHeaders(reqA.headers), reqA.body)).toBe(false);
     expect(await verify(b.secret, toHeaders(reqB.headers), reqB.body)).toBe(true);
+  });
+});
+
+describe("consumer: secret rotation", () => {
+  const headersOf = (h: Headers) => ({
+    id: h.get("webhook-id") ?? "",
+    timestamp: h.get("webhook-timestamp") ?? "",
+    signature: h.get("webhook-signature") ?? "",
+  });
+
+  it("signs with the new and the previous secret while the previous one is in its grace period", async () => {
+    const old = makeTarget(A);
+    const rotated = withRotatedSecret(old, generateSecret(), Date.now());
+    await putTarget(env.TARGETS, "a", rotated);
+    const { calls } = stubFetch({ [A]: 200 });
+
+    await runBatch(consumerEnv().env, [{ body: eventMessage(await makeEvent()) }]);
+
+    const req = calls[0];
+    if (!req) throw new Error("no request");
+    expect(req.headers.get("webhook-signature")?.split(" ")).toHaveLength(2);
+    expect(await verify(rotated.secret, headersOf(req.headers), req.body)).toBe(true);
+    expect(await verify(old.secret, headersOf(req.headers), req.body)).toBe(true);
+  });
+
+  it("stops signing with a previous secret once its grace period is over", async () => {
+    const old = makeTarget(A);
+    const rotated = withRotatedSecret(old, generateSecret(), Date.now() - (ROTATION_GRACE_SECONDS + 1) * 1000);
+    await putTarget(env.TARGETS, "a", rotated);
+    const { calls } = stubFetch({ [A]: 200 });
+
+    await runBatch(consumerEnv().env, [{ body: eventMessage(await makeEvent()) }]);
+
+    const req = calls[0];
+    if (!req) throw new Error("no request");
+    expect(req.headers.get("webhook-signature")?.split(" ")).toHaveLength(1);
+    expect(await verify(old.secret, headersOf(req.headers), req.body)).toBe(false);
   });
 });
 
