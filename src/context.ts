@@ -1,5 +1,5 @@
 import type { MiddlewareHandler } from "hono";
-import { createLogger, type Logger } from "./log";
+import { createLogger, type Logger, logLevel } from "./log";
 
 /** Hono generics for this app: the bindings and what the request-context middleware provides. */
 export type AppEnv = { Bindings: Env; Variables: { requestId: string; log: Logger } };
@@ -13,7 +13,7 @@ export function requestContext(): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const requestId = c.req.header("cf-ray") ?? crypto.randomUUID();
     c.set("requestId", requestId);
-    c.set("log", createLogger({ requestId }));
+    c.set("log", createLogger({ requestId }, logLevel(c.env)));
     await next();
     c.res.headers.set("x-request-id", requestId);
   };

@@ -4,6 +4,9 @@
  */
 export type LogFields = Record<string, unknown>;
 
+const LEVELS = { info: 1, warn: 2, error: 3 } as const;
+export type Level = keyof typeof LEVELS;
+
 export type Logger = {
   info(msg: string, fields?: LogFields): void;
   warn(msg: string, fields?: LogFields): void;
@@ -11,9 +14,20 @@ export type Logger = {
   with(fields: LogFields): Logger;
 };
 
-/** Creates a logger whose every line carries `base` (e.g. the request id). */
-export function createLogger(base: LogFields = {}): Logger {
-  const write = (level: string, msg: string, fields?: LogFields) => {
+/**
+ * The `LOG_LEVEL` var. `info` logs every accepted callback and delivery; `warn` (the deployed default) only
+ * refusals, retries and failures, leaving volume to the METRICS counters: a log line per event costs as much CPU
+ * as the rest of the ack path under `wrangler dev`, and Workers Logs bills per line.
+ */
+export function logLevel(env: { LOG_LEVEL?: string }): Level {
+  const level = env.LOG_LEVEL;
+  return level === "warn" || level === "error" ? level : "info";
+}
+
+/** Creates a logger whose every line carries `base` (e.g. the request id), writing lines at `min` and above. */
+export function createLogger(base: LogFields = {}, min: Level = "info"): Logger {
+  const write = (level: Level, msg: string, fields?: LogFields) => {
+    if (LEVELS[level] < LEVELS[min]) return;
     const line = JSON.stringify({ level, msg, ...base, ...fields, ts: new Date().toISOString() });
     if (level === "error") console.error(line);
     else if (level === "warn") console.warn(line);
@@ -23,6 +37,6 @@ export function createLogger(base: LogFields = {}): Logger {
     info: (msg, fields) => write("info", msg, fields),
     warn: (msg, fields) => write("warn", msg, fields),
     error: (msg, fields) => write("error", msg, fields),
-    with: (fields) => createLogger({ ...base, ...fields }),
+    with: (fields) => createLogger({ ...base, ...fields }, min),
   };
 }

@@ -46,15 +46,23 @@ const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
 /** Deeper than this is no IM payload (they nest a handful of levels); receivers' JSON tooling would choke too. */
 export const MAX_DEPTH = 64;
 
-/** Whether a parsed value nests deeper than `MAX_DEPTH`; iterative, so any input is safe to check. */
-function tooDeep(root: unknown): boolean {
-  const stack: [unknown, number][] = [[root, 1]];
-  while (stack.length > 0) {
-    const [value, depth] = stack.pop() as [unknown, number];
-    if (typeof value !== "object" || value === null) continue;
-    if (depth > MAX_DEPTH) return true;
-    for (const child of Object.values(value))
-      if (typeof child === "object" && child !== null) stack.push([child, depth + 1]);
+/**
+ * Whether JSON text nests deeper than `MAX_DEPTH`: one pass over the characters, no allocation. Only called on
+ * text JSON.parse accepted, so brackets outside strings always balance.
+ */
+function tooDeep(json: string): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < json.length; i++) {
+    const c = json.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c)
+        i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b || c === 0x5b) {
+      if (++depth > MAX_DEPTH) return true;
+    } else if (c === 0x7d || c === 0x5d) depth--;
   }
   return false;
 }
@@ -79,6 +87,6 @@ export function parseJsonObject(body: Uint8Array): { text: string; payload: Reco
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
     throw new RelayError("INVALID_JSON", "body must be a JSON object");
   }
-  if (tooDeep(value)) throw new RelayError("INVALID_BODY", `body is nested deeper than ${MAX_DEPTH} levels`);
+  if (tooDeep(text)) throw new RelayError("INVALID_BODY", `body is nested deeper than ${MAX_DEPTH} levels`);
   return { text, payload: value as Record<string, unknown> };
 }

@@ -5,7 +5,7 @@ import { classify, type Verdict } from "../delivery/classify";
 import { matchesFilter } from "../delivery/filter";
 import { type Settings, settings } from "../env";
 import { type EventEnvelope, serializeEvent } from "../event";
-import { createLogger, type Logger } from "../log";
+import { createLogger, type Logger, logLevel } from "../log";
 import { count } from "../metrics";
 import { parseRetryAfter, retryDelay, withJitter } from "./backoff";
 import { putDeadLetter } from "./dead-letters";
@@ -68,7 +68,7 @@ function delivery(
  * each with its delay; their later retries use `msg.retry`, which costs one more read and no write.
  */
 export async function consumeBatch(batch: MessageBatch<unknown>, env: Env): Promise<void> {
-  const log = createLogger({ queue: batch.queue, batchSize: batch.messages.length });
+  const log = createLogger({ queue: batch.queue, batchSize: batch.messages.length }, logLevel(env));
   try {
     if (batch.queue.endsWith("-dlq")) await consumeDeadLetterQueue(batch, env, log);
     else await consumeEvents(batch, env, log);
@@ -265,9 +265,19 @@ async function settleJob(
   };
 }
 
+/** Messages are JSON text (see producer.ts); an object body is read as is. */
+function decode(body: unknown): unknown {
+  if (typeof body !== "string") return body;
+  try {
+    return JSON.parse(body);
+  } catch {
+    return undefined;
+  }
+}
+
 /** The message's body, or undefined once a malformed message is dead-lettered (never retried forever). */
 async function readMessage(env: Env, msg: Message<unknown>, log: Logger): Promise<QueueMessage | undefined> {
-  const parsed = QueueMessage.safeParse(msg.body);
+  const parsed = QueueMessage.safeParse(decode(msg.body));
   if (parsed.success) return parsed.data;
   await deadLetterMalformed(env, msg, log);
   return undefined;

@@ -4,27 +4,34 @@ import { MAX_MESSAGE_BYTES } from "../ingress/body";
 import type { DeliveryMessage, QueueMessage } from "./message";
 
 /**
- * The only module that writes to the queue. Messages are sent as JSON (not V8 serialisation) so their size is
- * known exactly before sending and a message any consumer version can read.
+ * The only module that writes to the queue. A message is serialised once, here, and sent as JSON text: its size
+ * is known exactly before sending, the queue does not serialise it again, and any consumer version can read it.
  */
 
 const encoder = new TextEncoder();
+/** `sendBatch` takes at most 100 messages or 256 KB per call. */
+const BATCH_MESSAGES = 100;
+const BATCH_BYTES = 250_000;
 
-function sizeOf(message: QueueMessage): number {
-  return encoder.encode(JSON.stringify(message)).byteLength;
+/** Serialises a message; `bytes` is its exact UTF-8 size, counted only when a UTF-16 length bound cannot settle it. */
+function serialize(message: QueueMessage): { json: string; bytes: number } {
+  const json = JSON.stringify(message);
+  // UTF-8 takes at most 3 bytes per UTF-16 code unit: small messages need no encoding pass to be known to fit.
+  const bytes = json.length * 3 <= MAX_MESSAGE_BYTES ? json.length * 3 : encoder.encode(json).byteLength;
+  return { json, bytes };
 }
 
 /** Puts a new event on the queue; resolves only once the queue has it. Throws PAYLOAD_TOO_LARGE / ENQUEUE_FAILED. */
 export async function enqueueEvent(queue: Queue, event: EventEnvelope, data: string): Promise<void> {
-  const message: QueueMessage = { v: 1, kind: "event", event, data };
-  if (sizeOf(message) > MAX_MESSAGE_BYTES) {
+  const { json, bytes } = serialize({ v: 1, kind: "event", event, data });
+  if (bytes > MAX_MESSAGE_BYTES) {
     throw new RelayError(
       "PAYLOAD_TOO_LARGE",
       `event exceeds ${MAX_MESSAGE_BYTES} bytes, the largest a queue message holds`,
     );
   }
   try {
-    await queue.send(message, { contentType: "json" });
+    await queue.send(json, { contentType: "text" });
   } catch (err) {
     throw new RelayError("ENQUEUE_FAILED", "could not enqueue the event", { cause: String(err) });
   }
@@ -36,26 +43,25 @@ export type Scheduled<M extends QueueMessage = QueueMessage> = { message: M; del
 export type ScheduledDelivery = Scheduled<DeliveryMessage>;
 
 /**
- * Enqueues messages (retries, deferred deliveries, replays) with their delays, in as few `sendBatch` calls as the Queue limits allow
- * (100 messages or 256 KB per call). Returns how many calls it made (each is a subrequest).
+ * Enqueues messages (retries, deferred deliveries, replays) with their delays, in as few `sendBatch` calls as the
+ * Queue limits allow. Returns how many calls it made (each is a subrequest).
  */
 export async function enqueueMessages(queue: Queue, messages: readonly Scheduled[]): Promise<number> {
-  const BATCH_BYTES = 250_000;
   let calls = 0;
   let batch: MessageSendRequest[] = [];
-  let bytes = 0;
+  let size = 0;
   const flush = async () => {
     if (batch.length === 0) return;
     await queue.sendBatch(batch);
     calls++;
     batch = [];
-    bytes = 0;
+    size = 0;
   };
   for (const { message, delaySeconds } of messages) {
-    const size = sizeOf(message);
-    if (batch.length === 100 || bytes + size > BATCH_BYTES) await flush();
-    batch.push({ body: message, contentType: "json", delaySeconds });
-    bytes += size;
+    const { json, bytes } = serialize(message);
+    if (batch.length === BATCH_MESSAGES || size + bytes > BATCH_BYTES) await flush();
+    batch.push({ body: json, contentType: "text", delaySeconds });
+    size += bytes;
   }
   await flush();
   return calls;

@@ -12,4 +12,6 @@ export const TEST_BINDINGS = {
   ADMIN_TOKEN,
   RETRY_SCHEDULE_SECONDS: "1,2,3",
   TARGETS_CACHE_TTL_SECONDS: "0",
+  // Every log line is produced in tests, so the no-secret-in-logs checks see them all.
+  LOG_LEVEL: "info",
 };

@@ -455,7 +455,7 @@ describe("admin API: dead letters", () => {
     expect(admin.queue.sent).toEqual([
       {
         body: { v: 1, kind: "delivery", ...split(event), target: "a", attempt: 1 },
-        options: { contentType: "json", delaySeconds: 0 },
+        options: { contentType: "text", delaySeconds: 0 },
       },
     ]);
     expect(await getDeadLetter(env.TARGETS, id)).toBeUndefined();

@@ -241,7 +241,7 @@ describe("consumer: failures and retries", () => {
     const [low, high] = jitterBounds(SCHEDULE[0] as number);
     expect(sent[0]?.delaySeconds).toBeGreaterThanOrEqual(low);
     expect(sent[0]?.delaySeconds).toBeLessThanOrEqual(high);
-    expect(queue.sent[0]?.options).toMatchObject({ contentType: "json" });
+    expect(queue.sent[0]?.options).toMatchObject({ contentType: "text" });
   });
 
   it("retries a failing delivery message in place with the next scheduled delay and writes nothing to the queue", async () => {

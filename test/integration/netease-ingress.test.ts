@@ -65,7 +65,7 @@ describe("NetEase ingress: accepted callbacks", () => {
   it("sends the event as a versioned JSON queue message", async () => {
     const relay = relayWithFakeQueue();
     await relay.fetch(await neteaseRequest(DISMISS, { channel: "callback" }));
-    expect(relay.queue.sent[0]?.options).toEqual({ contentType: "json" });
+    expect(relay.queue.sent[0]?.options).toEqual({ contentType: "text" });
     expect(relay.queue.sent[0]?.body).toMatchObject({ v: 1, kind: "event" });
   });
 

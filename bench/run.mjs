@@ -1,0 +1,769 @@
+#!/usr/bin/env node
+// `npm run bench`: imrelay side by side with a reference Worker that does the least a relay can do, on this
+// machine, in one run (about a minute; each wait is bounded, the whole run by --max-seconds).
+//
+//   1. Ack path   — relay vs bench/reference under `wrangler dev`, producers only; throughput, latency, workerd CPU.
+//   2. Fan-out    — events × targets to local receivers, relay consumer vs reference consumer.
+//   3. Cost       — queue operations, KV operations and subrequests per event, counted through the bindings
+//                   (bench/cost.test.ts in workerd).
+//   4. Bundle     — gzip -9 size of what `wrangler deploy` uploads.
+//
+// Flags: --requests N (1500 per round and side) --rounds R (6) --connections C (8) --warmup N (1000)
+//        --events N (200) --targets N (4) --fanout-rounds R (3) --max-seconds S (300) --verbose
+//        --relay-root DIR (a copy of the project to measure instead of this one, e.g. a variant of src/ in /tmp:
+//          ack, fan-out and bundle use it; the cost count always runs this checkout) --skip bundle,cost
+//        --relay-var KEY=VALUE (repeatable: a var for the relay's dev servers, e.g. SUBREQUEST_BUDGET=1000)
+import { spawn } from "node:child_process";
+import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { cpus, loadavg, release, tmpdir, totalmem } from "node:os";
+import { join, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { gzipSync } from "node:zlib";
+import { descendants, ROOT, startDevServer } from "../scripts/lib/dev-server.mjs";
+import { configCopy } from "./lib/config.mjs";
+import { runLoad } from "./lib/load.mjs";
+import { ADMIN_TOKEN, loadFixtures, RELAY_VARS, signPool } from "./lib/pool.mjs";
+import { CLK_TCK, cpuSnapshot, devProcesses, machineSnapshot } from "./lib/proc.mjs";
+import { startReceivers, verifySignature } from "./lib/receivers.mjs";
+
+const { values: flags } = parseArgs({
+  options: {
+    requests: { type: "string", default: "1500" },
+    rounds: { type: "string", default: "6" },
+    connections: { type: "string", default: "8" },
+    warmup: { type: "string", default: "1000" },
+    events: { type: "string", default: "200" },
+    targets: { type: "string", default: "4" },
+    "fanout-rounds": { type: "string", default: "3" },
+    "max-seconds": { type: "string", default: "300" },
+    verbose: { type: "boolean", default: false },
+    "relay-root": { type: "string", default: "" },
+    skip: { type: "string", default: "" },
+    "relay-var": { type: "string", multiple: true, default: [] },
+  },
+});
+const RELAY_ROOT = flags["relay-root"] ? resolve(flags["relay-root"]) : ROOT;
+const SKIP = new Set(flags.skip.split(",").filter(Boolean));
+/** The relay's vars: the bench apps, plus any --relay-var KEY=VALUE (e.g. SUBREQUEST_BUDGET=1000). */
+const VARS = {
+  ...RELAY_VARS,
+  ...Object.fromEntries(flags["relay-var"].map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)])),
+};
+const REQUESTS = Number(flags.requests);
+const ROUNDS = Number(flags.rounds);
+const CONNECTIONS = Number(flags.connections);
+const WARMUP = Number(flags.warmup);
+const EVENTS = Number(flags.events);
+const TARGETS = Number(flags.targets);
+const FANOUT_ROUNDS = Number(flags["fanout-rounds"]);
+const MAX_SECONDS = Number(flags["max-seconds"]);
+const WRANGLER = join(ROOT, "node_modules", ".bin", "wrangler");
+
+const out = (line = "") => process.stdout.write(`${line}\n`);
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+const f = (x, digits = 0) => (Number.isFinite(x) ? x.toFixed(digits) : "n/a");
+const us = (seconds) => seconds * 1e6;
+
+/**
+ * relay/reference ratios of paired rounds (round i of each side ran back to back, in alternating order), so that
+ * drifting load on a shared machine hits both sides of a pair alike: the median and the range.
+ */
+function paired(relay, reference, key) {
+  const rs = relay.map((r, i) => key(r) / key(reference[i]));
+  return { median: median(rs), min: Math.min(...rs), max: Math.max(...rs) };
+}
+const range = (r) => `${f(r.median, 2)}× [${f(r.min, 2)}–${f(r.max, 2)}]`;
+const verdict = (ok) => (ok ? "met" : "MISSED");
+
+/** Aligned plain-text table. */
+function table(header, rows) {
+  const lines = [header, ...rows].map((r) => r.map(String));
+  const widths = header.map((_, i) => Math.max(...lines.map((l) => (l[i] ?? "").length)));
+  const fmt = (l) => l.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ");
+  return [fmt(lines[0]), widths.map((w) => "-".repeat(w)).join("  "), ...lines.slice(1).map(fmt)].join("\n");
+}
+
+// ---- cleanup: every server, receiver, child process and temp dir, also on error and SIGINT/SIGTERM ----------
+const cleanups = [];
+let cleaning;
+let interrupted = false;
+function cleanup() {
+  cleaning ??= (async () => {
+    for (const fn of cleanups.reverse()) {
+      try {
+        await fn();
+      } catch {}
+    }
+    // Whatever is left of this run's own process tree (e.g. a dev server interrupted while it started), by pid.
+    for (const pid of await descendants(process.pid).catch(() => [])) {
+      try {
+        process.kill(pid, "SIGKILL");
+      } catch {}
+    }
+  })();
+  return cleaning;
+}
+for (const signal of ["SIGINT", "SIGTERM"]) {
+  process.once(signal, () => {
+    interrupted = true;
+    out(`\n${signal}: stopping everything this run started`);
+    cleanup().finally(() => process.exit(130));
+  });
+}
+const guard = setTimeout(() => {
+  out(`\nrun exceeded --max-seconds ${MAX_SECONDS}; stopping`);
+  cleanup().finally(() => process.exit(1));
+}, MAX_SECONDS * 1000);
+
+async function startServer(name, config, vars) {
+  const server = await startDevServer({ config, vars, verbose: flags.verbose });
+  let stopped;
+  const stop = () => {
+    stopped ??= server.stop();
+    return stopped;
+  };
+  cleanups.push(stop);
+  return { name, ...server, stop, procs: await devProcesses(server.pid) };
+}
+
+/** Starts dev servers side by side; if one fails, the others are still registered for cleanup before it throws. */
+async function startServers(specs) {
+  const settled = await Promise.allSettled(specs.map((spec) => startServer(...spec)));
+  const failed = settled.find((s) => s.status === "rejected");
+  if (failed) throw failed.reason;
+  return settled.map((s) => s.value);
+}
+
+/** Runs a command in its own process group (killed as a group on timeout or cleanup); resolves with its output. */
+function runCommand(cmd, args, timeoutMs) {
+  return new Promise((resolve, reject) => {
+    const env = { ...process.env, WRANGLER_SEND_METRICS: "false", NO_COLOR: "1", FORCE_COLOR: "0", CI: "1" };
+    const child = spawn(cmd, args, { cwd: ROOT, env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+    let exited = false;
+    const kill = () => {
+      if (exited) return;
+      try {
+        process.kill(-child.pid, "SIGKILL");
+      } catch {}
+    };
+    cleanups.push(kill);
+    let output = "";
+    const record = (chunk) => {
+      output += chunk;
+      if (flags.verbose) process.stderr.write(chunk);
+    };
+    child.stdout.on("data", record);
+    child.stderr.on("data", record);
+    const timer = setTimeout(kill, timeoutMs);
+    child.on("exit", (code, signal) => {
+      exited = true;
+      clearTimeout(timer);
+      if (code === 0) resolve(output);
+      else
+        reject(new Error(`${cmd} ${args.join(" ")} failed (code ${code}, signal ${signal})\n${output.slice(-4000)}`));
+    });
+  });
+}
+
+// ---- the machine ----------------------------------------------------------------------------------------------
+async function versions() {
+  const version = async (pkg) =>
+    JSON.parse(await readFile(join(ROOT, "node_modules", pkg, "package.json"), "utf8")).version;
+  return {
+    node: process.version,
+    wrangler: await version("wrangler"),
+    workerd: await version("workerd"),
+    miniflare: await version("miniflare"),
+    autocannon: await version("autocannon"),
+  };
+}
+
+/** CPU seconds used on the machine by processes other than these, over a phase: contention to be aware of. */
+function otherLoad(machine, ours, seconds) {
+  const busy = machine.busy - ours;
+  return Math.max(0, busy / seconds);
+}
+
+// ---- 1. ack path ---------------------------------------------------------------------------------------------
+async function ackRound(server, fixtures, amount) {
+  const requests = signPool(fixtures); // fresh CurTime for NetEase (±300 s window)
+  const snap = cpuSnapshot(server.procs);
+  const machine = machineSnapshot();
+  const self = process.cpuUsage();
+  const r = await runLoad({ url: server.url, requests, amount, connections: CONNECTIONS, maxSeconds: 60 });
+  const cpu = snap.since();
+  const client = Object.values(process.cpuUsage(self)).reduce((a, b) => a + b, 0) / 1e6;
+  if (r.failed > 0 || r.ok !== amount)
+    throw new Error(`${server.name}: ${r.ok}/${amount} answered 2xx (${JSON.stringify(r.statuses)})`);
+  const ours = cpu.runtime + cpu.proxy + cpu.wrangler + client;
+  return { ...r, cpu, client, other: otherLoad(machine.since(), ours, r.seconds) };
+}
+
+async function ackBench(dir, fixtures) {
+  out("## 1. Ack path");
+  const [relay, reference] = await startServers([
+    ["relay", await configCopy(join(RELAY_ROOT, "wrangler.toml"), dir, "relay-ack", { consumers: false }), VARS],
+    [
+      "reference",
+      await configCopy(join(ROOT, "bench/reference/wrangler.toml"), dir, "reference-ack", { consumers: false }),
+    ],
+  ]);
+
+  // Preflight: every fixture once through the relay, each must be accepted and enqueued.
+  const eventful = [];
+  const pool = signPool(fixtures);
+  for (const [i, req] of pool.entries()) {
+    const res = await fetch(relay.url + req.path, {
+      method: "POST",
+      headers: req.headers,
+      body: req.body,
+      signal: AbortSignal.timeout(10_000),
+    });
+    await res.arrayBuffer();
+    if (res.status !== 200) throw new Error(`preflight: ${fixtures[i].name} answered ${res.status}`);
+    if (res.headers.get("x-imrelay-event-id")) eventful.push(fixtures[i]);
+  }
+  out(
+    `preflight: all ${fixtures.length} fixtures (${fixtures.filter((x) => x.provider === "tencent").length} Tencent, ${fixtures.filter((x) => x.provider === "netease").length} NetEase) answered 200; ${eventful.length} enqueue an event`,
+  );
+
+  for (const server of [relay, reference]) await ackRound(server, fixtures, WARMUP);
+  const rounds = { relay: [], reference: [] };
+  for (let round = 1; round <= ROUNDS; round++) {
+    // Alternate who goes first, so drift on a shared machine does not favour one side.
+    const order = round % 2 ? [relay, reference] : [reference, relay];
+    for (const server of order) rounds[server.name].push(await ackRound(server, fixtures, REQUESTS));
+  }
+  await relay.stop();
+  await reference.stop();
+
+  const rows = [];
+  for (const name of ["relay", "reference"]) {
+    for (const [i, r] of rounds[name].entries()) {
+      rows.push([
+        `${name} #${i + 1}`,
+        f(r.rps),
+        f(r.p50, 2),
+        f(r.p90, 2),
+        f(r.p99, 2),
+        f(us(r.cpu.runtime) / r.ok),
+        f(us(r.cpu.proxy) / r.ok),
+        f(us(r.cpu.wrangler) / r.ok),
+        f(us(r.client) / r.ok),
+        f(r.other, 2),
+      ]);
+    }
+  }
+  const agg = (name) => {
+    const rs = rounds[name];
+    const n = rs.reduce((s, r) => s + r.ok, 0);
+    const sum = (k) => rs.reduce((s, r) => s + r.cpu[k], 0);
+    return {
+      rps: median(rs.map((r) => r.rps)),
+      p50: median(rs.map((r) => r.p50)),
+      p99: median(rs.map((r) => r.p99)),
+      cpuUs: us(sum("runtime")) / n,
+      proxyUs: us(sum("proxy")) / n,
+      wranglerUs: us(sum("wrangler")) / n,
+      other: Math.max(...rs.map((r) => r.other)),
+    };
+  };
+  const a = { relay: agg("relay"), reference: agg("reference") };
+  for (const name of ["relay", "reference"]) {
+    const x = a[name];
+    rows.push([
+      `${name} (median/total)`,
+      f(x.rps),
+      f(x.p50, 2),
+      "",
+      f(x.p99, 2),
+      f(x.cpuUs),
+      f(x.proxyUs),
+      f(x.wranglerUs),
+      "",
+      "",
+    ]);
+  }
+  out(
+    `${ROUNDS} rounds × ${REQUESTS} requests per side after ${WARMUP} warm-up requests, ${CONNECTIONS} connections, keep-alive, pool of ${fixtures.length} signed fixtures (each connection cycles through it)`,
+  );
+  out(
+    table(
+      [
+        "run",
+        "req/s",
+        "p50 ms",
+        "p90 ms",
+        "p99 ms",
+        "workerd µs/req",
+        "proxy µs/req",
+        "wrangler µs/req",
+        "client µs/req",
+        "other load (cores)",
+      ],
+      rows,
+    ),
+  );
+  out(
+    "workerd = the workerd process running the Worker (isolate, local queue broker, KV); proxy = the workerd of wrangler's dev proxy in",
+  );
+  out(
+    `front of it; wrangler = the Node process that prints the Worker's logs. CPU = utime+stime from /proc/<pid>/stat (CLK_TCK ${CLK_TCK}),`,
+  );
+  out(
+    "read before and after each measured round. Latency per response in fractional ms. Summary rows: medians of the rounds for",
+  );
+  out(
+    "throughput and latency, total CPU / total requests. other load = CPU time the rest of the machine used meanwhile (cores).",
+  );
+  const R = rounds.relay;
+  const F = rounds.reference;
+  const ratios = {
+    rps: paired(R, F, (r) => r.rps),
+    cpu: paired(R, F, (r) => r.cpu.runtime / r.ok),
+    p99: paired(R, F, (r) => r.p99),
+    p50: paired(R, F, (r) => r.p50),
+  };
+  out("ratios relay/reference, median of the rounds' pairs [min–max]:");
+  out(
+    `  throughput ${range(ratios.rps)} (≥ 0.9: ${verdict(ratios.rps.median >= 0.9)}), workerd CPU/request ${range(ratios.cpu)} (≤ 1.3: ${verdict(ratios.cpu.median <= 1.3)}),`,
+  );
+  out(`  p99 ${range(ratios.p99)} (≤ 1.2: ${verdict(ratios.p99.median <= 1.2)}), p50 ${range(ratios.p50)}`);
+  out();
+  return { a, ratios, eventful };
+}
+
+// ---- 2. fan-out ----------------------------------------------------------------------------------------------
+async function fanoutRound(server, receivers, pool, events, expected) {
+  receivers.reset();
+  const requests = signPool(pool);
+  const snap = cpuSnapshot(server.procs);
+  const machine = machineSnapshot();
+  const self = process.cpuUsage();
+  const t0 = performance.now();
+  const r = await runLoad({ url: server.url, requests, amount: events, connections: CONNECTIONS, maxSeconds: 30 });
+  if (r.ok !== events)
+    throw new Error(`${server.name}: ${r.ok}/${events} callbacks answered 2xx (${JSON.stringify(r.statuses)})`);
+  const done = await receivers.waitFor(expected, 60_000);
+  if (!done) throw new Error(`${server.name}: ${receivers.count()}/${expected} deliveries after 60 s`);
+  const seconds = (receivers.lastAt() - t0) / 1000;
+  await sleep(250); // the acks after the last delivery
+  const cpu = snap.since();
+  const client = Object.values(process.cpuUsage(self)).reduce((a, b) => a + b, 0) / 1e6;
+  const wall = (performance.now() - t0) / 1000;
+  const extra = receivers.count() - expected;
+  return {
+    name: server.name,
+    seconds,
+    deliveries: expected,
+    extra,
+    dps: expected / seconds,
+    sendSeconds: r.seconds,
+    cpu,
+    other: otherLoad(machine.since(), cpu.runtime + cpu.proxy + cpu.wrangler + client, wall),
+  };
+}
+
+async function fanoutBench(dir, eventful, ingressUs) {
+  out("## 2. Fan-out");
+  const receivers = await startReceivers(TARGETS);
+  cleanups.push(() => receivers.close());
+  const [relay, reference] = await startServers([
+    ["relay", await configCopy(join(RELAY_ROOT, "wrangler.toml"), dir, "relay-full", { consumers: true }), VARS],
+    [
+      "reference",
+      await configCopy(join(ROOT, "bench/reference/wrangler.toml"), dir, "reference-full", { consumers: true }),
+      { TARGET_URLS: receivers.urls.join(",") },
+    ],
+  ]);
+  const secrets = [];
+  for (const [i, url] of receivers.urls.entries()) {
+    const res = await fetch(`${relay.url}/admin/targets/bench${i}`, {
+      method: "PUT",
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" },
+      body: JSON.stringify({ url }),
+      signal: AbortSignal.timeout(10_000),
+    });
+    const body = await res.json();
+    if (res.status !== 201) throw new Error(`PUT /admin/targets/bench${i}: ${res.status} ${JSON.stringify(body)}`);
+    secrets.push(body.secret ?? body.target?.secret);
+  }
+
+  const expected = EVENTS * TARGETS;
+  // Warm-up: one full round per side (the first round after start is markedly slower on both).
+  for (const server of [relay, reference]) await fanoutRound(server, receivers, eventful, EVENTS, expected);
+  // The relay's deliveries must be real Standard Webhooks requests: check the first one each receiver got.
+  await fanoutRound(relay, receivers, eventful, 1, TARGETS);
+  const verified = receivers.firsts.filter((req, i) => req && verifySignature(secrets[i], req)).length;
+  if (verified !== TARGETS)
+    throw new Error(`only ${verified}/${TARGETS} relay deliveries carried a valid webhook-signature`);
+
+  const rounds = { relay: [], reference: [] };
+  for (let round = 1; round <= FANOUT_ROUNDS; round++) {
+    const order = round % 2 ? [relay, reference] : [reference, relay];
+    for (const server of order)
+      rounds[server.name].push(await fanoutRound(server, receivers, eventful, EVENTS, expected));
+  }
+  await relay.stop();
+  await reference.stop();
+
+  const rows = [];
+  const agg = {};
+  for (const name of ["relay", "reference"]) {
+    const rs = rounds[name];
+    for (const [i, r] of rs.entries()) {
+      const ingress = (ingressUs[name] * EVENTS) / 1e6;
+      rows.push([
+        `${name} #${i + 1}`,
+        r.deliveries,
+        r.extra,
+        f(r.sendSeconds, 2),
+        f(r.seconds, 2),
+        f(r.dps),
+        f(us(r.cpu.runtime) / r.deliveries),
+        f(us(r.cpu.runtime - ingress) / r.deliveries),
+        f(us(r.cpu.wrangler) / r.deliveries),
+        f(r.other, 2),
+      ]);
+    }
+    const deliveries = rs.reduce((s, r) => s + r.deliveries, 0);
+    const runtime = rs.reduce((s, r) => s + r.cpu.runtime, 0);
+    const ingress = (ingressUs[name] * EVENTS * rs.length) / 1e6;
+    agg[name] = {
+      dps: median(rs.map((r) => r.dps)),
+      totalUs: us(runtime) / deliveries,
+      consumerUs: us(runtime - ingress) / deliveries,
+      other: Math.max(...rs.map((r) => r.other)),
+    };
+    rows.push([
+      `${name} (median/total)`,
+      "",
+      "",
+      "",
+      "",
+      f(agg[name].dps),
+      f(agg[name].totalUs),
+      f(agg[name].consumerUs),
+      "",
+      "",
+    ]);
+  }
+  out(
+    `${FANOUT_ROUNDS} rounds per side: ${EVENTS} events × ${TARGETS} targets = ${expected} deliveries to ${TARGETS} HTTP receivers on 127.0.0.1 (answer 200 at once), after a warm-up round each;`,
+  );
+  out(
+    `both Workers use the same queue settings (batch ≤ 10, timeout 1 s) and ≤ 6 deliveries in flight; relay signatures verified (${verified}/${TARGETS}).`,
+  );
+  out(
+    table(
+      [
+        "run",
+        "deliveries",
+        "extra",
+        "send s",
+        "span s",
+        "deliveries/s",
+        "workerd µs/deliv",
+        "consumer µs/deliv",
+        "wrangler µs/deliv",
+        "other load",
+      ],
+      rows,
+    ),
+  );
+  out(
+    "Method: the local queue cannot be filled with its consumer paused, so both Workers are fed the same way, through their own ingress",
+  );
+  out(
+    `(${CONNECTIONS} connections, the same signed fixtures), and timed from the first send to the last delivery received ("span").`,
+  );
+  out(
+    `"send s" ≈ "span s" means the consumer kept pace and deliveries/s is bounded by the ingress; with more targets the consumer`,
+  );
+  out(
+    "becomes the bottleneck (--targets; beyond 4 targets × 10 events per batch, SUBREQUEST_BUDGET=50 makes the relay retry events).",
+  );
+  out(
+    "workerd µs/deliv = workerd CPU of the whole phase (ingress + queue + consumer) / deliveries; consumer µs/deliv subtracts each",
+  );
+  out(
+    `side's own ingress CPU per request from part 1 (relay ${f(ingressUs.relay)} µs, reference ${f(ingressUs.reference)} µs) × events.`,
+  );
+  const ingressCpu = (name) => (ingressUs[name] * EVENTS) / 1e6;
+  const ratios = {
+    dps: paired(rounds.relay, rounds.reference, (r) => r.dps),
+    consumer: paired(rounds.relay, rounds.reference, (r) => r.cpu.runtime - ingressCpu(r.name)),
+  };
+  out(
+    `ratios relay/reference, median of the rounds' pairs [min–max]: deliveries/s ${range(ratios.dps)} (≥ 0.8: ${verdict(ratios.dps.median >= 0.8)}), consumer CPU/delivery ${range(ratios.consumer)}`,
+  );
+  out();
+  return { agg, ratios };
+}
+
+// ---- 3. cost ----------------------------------------------------------------------------------------------------
+async function costBench() {
+  out("## 3. Cost per event (bench/cost.test.ts, workerd, counting proxies around EVENTS, TARGETS and fetch)");
+  const output = await runCommand(
+    join(ROOT, "node_modules", ".bin", "vitest"),
+    ["run", "-c", "bench/vitest.cost.config.ts", "--reporter=dot"],
+    120_000,
+  );
+  const line = output.split("\n").find((l) => l.includes("BENCH_COST_JSON "));
+  if (!line) throw new Error(`cost test printed no BENCH_COST_JSON line\n${output.slice(-4000)}`);
+  const rows = JSON.parse(line.slice(line.indexOf("BENCH_COST_JSON ") + "BENCH_COST_JSON ".length));
+  out(
+    table(
+      [
+        "scenario (per event)",
+        "queue W/R/D",
+        "queue ops",
+        "KV reads",
+        "KV writes",
+        "fetches",
+        "subrequests",
+        "invocations",
+        "max subreq/invocation",
+        "max msg B",
+      ],
+      rows.map((r) => [
+        r.scenario,
+        `${r.queueWrites}/${r.queueReads}/${r.queueDeletes}`,
+        r.queueOps,
+        r.kvReads,
+        r.kvWrites,
+        r.fetches,
+        r.subrequests,
+        r.invocations,
+        r.maxSubrequestsPerInvocation,
+        r.messageBytes,
+      ]),
+    ),
+  );
+  out(
+    "W/R/D = queue writes (each message sent), reads (each message handed to the consumer, again for each retry), deletes (each message",
+  );
+  out(
+    "not retried). KV reads = KV operations (a bulk get of ≤ 100 keys is one); the target cache is cold in every batch (worst case).",
+  );
+  out("Subrequests = fetches + KV operations + queue send calls, summed over the ingress and consumer invocations.");
+  out();
+  return rows;
+}
+
+// ---- 4. bundle ------------------------------------------------------------------------------------------------
+async function bundleBench(dir) {
+  out("## 4. Bundle");
+  const outdir = join(dir, "bundle");
+  const output = await runCommand(
+    WRANGLER,
+    [
+      "deploy",
+      "--dry-run",
+      "--config",
+      join(RELAY_ROOT, "wrangler.toml"),
+      "--outdir",
+      outdir,
+      "--metafile",
+      join(dir, "meta.json"),
+    ],
+    120_000,
+  );
+  const files = await readdir(outdir);
+  const main = await readFile(join(outdir, "index.js"));
+  const gzip = gzipSync(main, { level: 9 }).byteLength;
+  const reported = output.match(/Total Upload: ([\d.]+ KiB) \/ gzip: ([\d.]+ KiB)/);
+  const meta = JSON.parse(await readFile(join(dir, "meta.json"), "utf8"));
+  const by = new Map();
+  for (const o of Object.values(meta.outputs)) {
+    for (const [file, input] of Object.entries(o.inputs ?? {})) {
+      const nm = file.split("node_modules/")[1];
+      const key = nm
+        ? nm
+            .split("/")
+            .slice(0, nm.startsWith("@") ? 2 : 1)
+            .join("/")
+        : file.split("/").slice(0, 2).join("/");
+      by.set(key, (by.get(key) ?? 0) + input.bytesInOutput);
+    }
+  }
+  const top = [...by].sort((x, y) => y[1] - x[1]).slice(0, 8);
+  out(
+    `wrangler deploy --dry-run (minify = true): ${files.join(", ")}; index.js ${f(main.byteLength / 1024, 1)} KiB, gzip -9 ${f(gzip / 1024, 1)} KiB (target ≤ 60 KiB: ${gzip <= 60 * 1024 ? "met" : "MISSED"}); wrangler reports ${reported ? `${reported[1]} / gzip ${reported[2]}` : "n/a"}`,
+  );
+  out(`largest inputs (minified bytes in index.js): ${top.map(([k, v]) => `${k} ${f(v / 1024, 1)} KiB`).join(", ")}`);
+  out();
+  return { raw: main.byteLength, gzip };
+}
+
+// ---- main -----------------------------------------------------------------------------------------------------
+async function main() {
+  const started = performance.now();
+  const v = await versions();
+  const cpu = cpus();
+  out("# imrelay bench");
+  out(
+    `machine: ${cpu[0]?.model ?? "unknown CPU"}, ${cpu.length} cores, ${f(totalmem() / 2 ** 30, 1)} GiB RAM, Linux ${release()}, load average ${loadavg()
+      .map((x) => f(x, 2))
+      .join(" ")}`,
+  );
+  out(
+    `versions: node ${v.node}, wrangler ${v.wrangler}, workerd ${v.workerd}, miniflare ${v.miniflare}, autocannon ${v.autocannon}`,
+  );
+  if (RELAY_ROOT !== ROOT) out(`relay measured from ${RELAY_ROOT} (cost count: ${ROOT})`);
+  if (flags["relay-var"].length > 0) out(`relay vars: ${flags["relay-var"].join(" ")}`);
+  out();
+
+  const dir = await mkdtemp(join(tmpdir(), "imrelay-bench-"));
+  cleanups.push(() => rm(dir, { recursive: true, force: true }));
+  const fixtures = await loadFixtures(ROOT);
+
+  const bundle = SKIP.has("bundle") ? { gzip: Number.NaN } : await bundleBench(dir);
+  const cost = SKIP.has("cost") ? [] : await costBench();
+  const ack = await ackBench(dir, fixtures);
+  const ingressUs = { relay: ack.a.relay.cpuUs, reference: ack.a.reference.cpuUs };
+  const fan = await fanoutBench(dir, ack.eventful, ingressUs);
+  const contended = Math.max(ack.a.relay.other, ack.a.reference.other, fan.agg.relay.other, fan.agg.reference.other);
+
+  // ---- summary ----
+  const mark = (ok) => (ok ? "met" : "**missed**");
+  const A = ack.a;
+  const rows = [
+    [
+      "Ack throughput (req/s)",
+      f(A.relay.rps),
+      f(A.reference.rps),
+      `${f(ack.ratios.rps.median, 2)}×`,
+      "≥ 0.9×",
+      mark(ack.ratios.rps.median >= 0.9),
+    ],
+    [
+      "Ack workerd CPU per request (µs)",
+      f(A.relay.cpuUs),
+      f(A.reference.cpuUs),
+      `${f(ack.ratios.cpu.median, 2)}×`,
+      "≤ 1.3×",
+      mark(ack.ratios.cpu.median <= 1.3),
+    ],
+    [
+      "Ack p99 latency (ms)",
+      f(A.relay.p99, 2),
+      f(A.reference.p99, 2),
+      `${f(ack.ratios.p99.median, 2)}×`,
+      "≤ 1.2×",
+      mark(ack.ratios.p99.median <= 1.2),
+    ],
+    ["Ack p50 latency (ms)", f(A.relay.p50, 2), f(A.reference.p50, 2), `${f(ack.ratios.p50.median, 2)}×`, "–", "info"],
+    [
+      "Fan-out deliveries/s",
+      f(fan.agg.relay.dps),
+      f(fan.agg.reference.dps),
+      `${f(fan.ratios.dps.median, 2)}×`,
+      "≥ 0.8×",
+      mark(fan.ratios.dps.median >= 0.8),
+    ],
+    [
+      "Fan-out consumer CPU per delivery (µs)",
+      f(fan.agg.relay.consumerUs),
+      f(fan.agg.reference.consumerUs),
+      `${f(fan.ratios.consumer.median, 2)}×`,
+      "–",
+      "info",
+    ],
+  ];
+  const happy = cost.find((r) => r.scenario.startsWith("happy") && r.events === 1);
+  const failing = cost.find((r) => r.scenario.includes("fails"));
+  const batch10 = cost.find((r) => r.scenario.includes("2 targets 2xx, 10 events"));
+  const wide = cost.find((r) => r.scenario.includes("6 targets"));
+  if (happy && failing && batch10) {
+    const maxSub = Math.max(...cost.map((r) => r.maxSubrequestsPerInvocation));
+    rows.push(
+      [
+        "Queue ops/event, happy path (2 targets 2xx)",
+        happy.queueOps,
+        "–",
+        "–",
+        "3 (README)",
+        mark(happy.queueOps === 3),
+      ],
+      [
+        "Queue ops/event, 1 of 2 targets fails once",
+        failing.queueOps,
+        "–",
+        "–",
+        "6 (README: +1 W/R/D)",
+        mark(failing.queueOps === 6),
+      ],
+      [
+        "KV reads/event, happy, 1 event/batch, cold cache",
+        happy.kvReads,
+        "–",
+        "–",
+        "≤ 2 (list + bulk get)",
+        mark(happy.kvReads <= 2),
+      ],
+      [
+        "KV reads/event, happy, 10 events/batch, cold cache",
+        batch10.kvReads,
+        "–",
+        "–",
+        "≤ 0.2",
+        mark(batch10.kvReads <= 0.2),
+      ],
+      [
+        "KV reads/event, 1 target fails once (2 batches)",
+        failing.kvReads,
+        "–",
+        "–",
+        "≤ 2 per batch",
+        mark(failing.kvReads <= 4),
+      ],
+      [
+        "KV writes/event (happy · failing once)",
+        `${happy.kvWrites} · ${failing.kvWrites}`,
+        "–",
+        "–",
+        "0",
+        mark(happy.kvWrites === 0 && failing.kvWrites === 0),
+      ],
+      [
+        "Queue ops/event, 6 targets × 10 events/batch (> 50-subrequest budget)",
+        wide?.queueOps,
+        "–",
+        "–",
+        "–",
+        "info: over-budget events are retried (+1 read)",
+      ],
+      ["Subrequests/event, happy (fetch + KV + queue)", happy.subrequests, "–", "–", "–", "info"],
+      ["Subrequests/event, 1 target fails once", failing.subrequests, "–", "–", "–", "info"],
+      ["Max subrequests in one invocation", maxSub, "–", "–", "≤ 50 (SUBREQUEST_BUDGET)", mark(maxSub <= 50)],
+    );
+  }
+  if (Number.isFinite(bundle.gzip))
+    rows.push(["Bundle gzip -9 (KiB)", f(bundle.gzip / 1024, 1), "–", "–", "≤ 60", mark(bundle.gzip <= 60 * 1024)]);
+  out("## Summary");
+  out();
+  out("| Figure | imrelay | reference | ratio | target | |");
+  out("|---|---:|---:|---:|---|---|");
+  for (const r of rows) out(`| ${r.join(" | ")} |`);
+  out();
+  out(
+    `Ratios are medians over paired rounds. Other load on the machine during measured rounds: up to ${f(contended, 2)} cores${contended > 0.3 ? " — the machine was shared; throughput and latency are noisy, CPU per request less so" : ""}.`,
+  );
+  out(`total ${f((performance.now() - started) / 1000, 0)} s`);
+}
+
+try {
+  await main();
+} catch (err) {
+  process.exitCode = 1;
+  if (!interrupted) out(`\nbench failed: ${err?.stack ?? err}`);
+} finally {
+  clearTimeout(guard);
+  await cleanup();
+}

@@ -1,0 +1,132 @@
+// Loss accounting for the soak: every acked (event, target) pair must be delivered (the receiver answered 2xx
+// to its webhook-id at least once) or dead-lettered for that target. Anything else is lost.
+
+/**
+ * @param {{ acked: Map<string, object>, receivers: object[], deadLetters: Map<string, Set<string>>, eventDeadLetters: Set<string> }} input
+ */
+export function account({ acked, receivers, deadLetters, eventDeadLetters, endMs }) {
+  const rows = [];
+  const lost = [];
+  for (const r of receivers) {
+    const dl = deadLetters.get(r.name) ?? new Set();
+    const row = {
+      target: r.name,
+      acked: acked.size,
+      delivered: 0,
+      deadLettered: 0,
+      deliveredAndDeadLettered: 0,
+      eventDeadLettered: 0,
+      lost: 0,
+      duplicates: 0,
+      requests: r.stats.requests,
+      injected: r.stats.injected,
+      downtime: r.stats.downtime.map(([from, to]) => [from, to, to === undefined ? endMs : undefined]),
+      unacked: 0,
+      badSignature: r.stats.badSignature,
+      /** ms from the ack to the first 2xx answer, of every delivered pair. */
+      latencies: [],
+    };
+    for (const [id, { at }] of acked) {
+      const entry = r.stats.byId.get(id);
+      const ok = (entry?.ok ?? 0) > 0;
+      if (ok) row.latencies.push(Math.max(0, entry.firstOkAt - at));
+      const dead = dl.has(id);
+      if (ok) row.delivered++;
+      if (ok && dead) row.deliveredAndDeadLettered++;
+      if (!ok && dead) row.deadLettered++;
+      if (!ok && !dead && eventDeadLetters.has(id)) row.eventDeadLettered++;
+      if (!ok && !dead && !eventDeadLetters.has(id)) {
+        row.lost++;
+        lost.push({ target: r.name, id });
+      }
+    }
+    for (const [id, entry] of r.stats.byId) {
+      if (entry.ok > 1) row.duplicates += entry.ok - 1;
+      if (!acked.has(id)) row.unacked++;
+    }
+    rows.push(row);
+  }
+  return { rows, lost };
+}
+
+/** Pairs still open: neither delivered nor dead-lettered (used to detect quiescence). */
+export function openPairs({ acked, receivers, deadLetters, eventDeadLetters }) {
+  let open = 0;
+  for (const r of receivers) {
+    const dl = deadLetters.get(r.name) ?? new Set();
+    for (const id of acked.keys()) {
+      if ((r.stats.byId.get(id)?.ok ?? 0) > 0 || dl.has(id) || eventDeadLetters.has(id)) continue;
+      open++;
+    }
+  }
+  return open;
+}
+
+function injectedText(row) {
+  const { injected, downtime } = row;
+  const parts = [];
+  if (injected["5xx"]) parts.push(`${injected["5xx"]} 5xx`);
+  if (injected.hang) parts.push(`${injected.hang} hang`);
+  if (injected.drop) parts.push(`${injected.drop} drop`);
+  for (const [from, to, end] of downtime) {
+    parts.push(
+      to === undefined ? `down all ${((end - from) / 1000).toFixed(1)} s` : `down ${((to - from) / 1000).toFixed(1)} s`,
+    );
+  }
+  const total = injected["5xx"] + injected.hang + injected.drop;
+  return parts.length === 0 ? "0" : total > 0 && parts.length > 1 ? `${total} (${parts.join(", ")})` : parts.join(", ");
+}
+
+/** The accounting table, as plain text. */
+export function table(rows) {
+  const header = [
+    "target",
+    "acked",
+    "delivered",
+    "dead-lettered",
+    "lost",
+    "duplicates",
+    "requests",
+    "failures injected",
+  ];
+  const body = rows.map((r) => [
+    r.target,
+    r.acked,
+    r.delivered,
+    r.deadLettered + (r.eventDeadLettered ? ` (+${r.eventDeadLettered} whole-event)` : ""),
+    r.lost,
+    r.duplicates,
+    r.requests,
+    injectedText(r),
+  ]);
+  const sum = (key) => rows.reduce((n, r) => n + r[key], 0);
+  const eventDl = sum("eventDeadLettered");
+  body.push([
+    "TOTAL",
+    sum("acked"),
+    sum("delivered"),
+    sum("deadLettered") + (eventDl ? ` (+${eventDl} whole-event)` : ""),
+    sum("lost"),
+    sum("duplicates"),
+    sum("requests"),
+    String(rows.reduce((n, r) => n + r.injected["5xx"] + r.injected.hang + r.injected.drop, 0)),
+  ]);
+  const cells = [header, ...body].map((row) => row.map(String));
+  const widths = header.map((_, i) => Math.max(...cells.map((row) => row[i].length)));
+  const line = (row) =>
+    row
+      .map((cell, i) => (i === 0 || i === row.length - 1 ? cell.padEnd(widths[i]) : cell.padStart(widths[i])))
+      .join("  ")
+      .trimEnd();
+  const rule = widths.map((w) => "-".repeat(w)).join("  ");
+  return [line(cells[0]), rule, ...cells.slice(1, -1).map(line), rule, line(cells.at(-1))].join("\n");
+}
+
+/** "p50 1.2 s, p95 …, max …" of a list of milliseconds. */
+export function latencyText(ms) {
+  if (ms.length === 0) return "-";
+  const sorted = [...ms].sort((a, b) => a - b);
+  const q = (p) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
+  const s = (v) => `${(v / 1000).toFixed(1)} s`;
+  return `p50 ${s(q(0.5))}, p95 ${s(q(0.95))}, max ${s(sorted.at(-1))}`;
+}
