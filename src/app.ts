@@ -2,7 +2,7 @@ import { Hono } from "hono";
 import { adminRoutes } from "./admin";
 import { type AppEnv, requestContext } from "./context";
 import { ERRORS, RelayError, toRelayError } from "./errors";
-import { ingress } from "./ingress/handler";
+import { handleCallback } from "./ingress/handler";
 import { CHANNELS } from "./providers";
 
 /** The plain error body, for routes that are not a provider's (admin API, unknown paths). */
@@ -13,8 +13,29 @@ export function plainError(err: RelayError, requestId: string): Response {
   );
 }
 
-/** The relay's HTTP surface. */
-export function createApp(): Hono<AppEnv> {
+/** The relay's HTTP surface: the Workers `fetch` handler. */
+export type Relay = { fetch(req: Request, env: Env, ctx: ExecutionContext): Response | Promise<Response> };
+
+/**
+ * The relay's HTTP surface. Provider callbacks (POST to a channel path) go straight to the ack path; everything
+ * else (health, admin API, wrong methods, unknown paths) goes through the Hono app.
+ */
+export function createApp(): Relay {
+  const app = createHonoApp();
+  const channels = new Map(CHANNELS.map((channel) => [channel.path, channel]));
+  return {
+    fetch(req, env, ctx) {
+      if (req.method === "POST") {
+        const url = new URL(req.url);
+        const channel = channels.get(url.pathname);
+        if (channel) return handleCallback(channel, req, url, env);
+      }
+      return app.fetch(req, env, ctx);
+    },
+  };
+}
+
+function createHonoApp(): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   app.use(requestContext());
 
@@ -26,7 +47,6 @@ export function createApp(): Hono<AppEnv> {
   );
 
   for (const channel of CHANNELS) {
-    app.post(channel.path, ingress(channel));
     app.all(channel.path, (c) => channel.reject(new RelayError("METHOD_NOT_ALLOWED", "use POST"), c.get("requestId")));
   }
 

@@ -5,13 +5,21 @@ import { createLogger, type Logger, logLevel } from "./log";
 export type AppEnv = { Bindings: Env; Variables: { requestId: string; log: Logger } };
 
 /**
- * Gives every request an id (Cloudflare's `cf-ray` when present, so our logs join Cloudflare's) and a logger
- * that stamps it on every line, and returns it as `x-request-id` so a provider's or customer's report can be
- * matched to our logs.
+ * A request's id: Cloudflare's `cf-ray` when present and well-formed (so our logs join Cloudflare's), else a
+ * UUID. A client-supplied value is never trusted beyond that shape: it is echoed and logged on every line.
+ */
+export function requestIdOf(req: Request): string {
+  const ray = req.headers.get("cf-ray");
+  return ray !== null && /^[0-9A-Za-z-]{1,64}$/.test(ray) ? ray : crypto.randomUUID();
+}
+
+/**
+ * Gives every request an id and a logger that stamps it on every line, and returns it as `x-request-id` so a
+ * provider's or customer's report can be matched to our logs.
  */
 export function requestContext(): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
-    const requestId = c.req.header("cf-ray") ?? crypto.randomUUID();
+    const requestId = requestIdOf(c.req.raw);
     c.set("requestId", requestId);
     c.set("log", createLogger({ requestId }, logLevel(c.env)));
     await next();

@@ -1,7 +1,7 @@
-import type { Handler } from "hono";
-import type { AppEnv } from "../context";
+import { requestIdOf } from "../context";
 import { toRelayError } from "../errors";
 import { buildEvent } from "../event";
+import { createLogger, logLevel } from "../log";
 import { count } from "../metrics";
 import { lookup } from "../providers/fields";
 import type { Channel } from "../providers/provider";
@@ -18,58 +18,65 @@ function issueSummary(issues: readonly { path: readonly PropertyKey[]; code: str
  * event, await the enqueue, and only then answer in the provider's format. A callback that fails its schema (or
  * whose command we do not know) is still enqueued, marked `schemavalid: false`: it is authentic, and dropping
  * it would lose data the customer may need.
+ *
+ * It is a plain function, dispatched before the Hono app (see app.ts): the hot path pays for no router or
+ * middleware it does not use.
  */
-export function ingress(channel: Channel): Handler<AppEnv> {
-  return async (c) => {
-    const log = c.get("log").with({ provider: channel.provider, channel: channel.channel });
-    try {
-      const nowMs = Date.now();
-      const url = new URL(c.req.url);
-      const { appId, body } = await channel.authenticate(c.req.raw, url, c.env, nowMs);
-      const { text, payload } = parseJsonObject(body);
-      if (channel.isProbe(payload)) {
-        log.info("address check answered", { appId });
-        return channel.ack("", payload);
-      }
-      const key = channel.identify(payload, url);
-      const entry = lookup(channel.catalogue, key);
-      const result = entry?.schema.safeParse(payload);
-      const schemaValid = result?.success === true;
-      const event = await buildEvent({
-        provider: channel.provider,
-        channel: channel.channel,
-        appId,
-        body,
-        providerEvent: channel.providerEvent(key),
-        type: channel.eventType(key, payload),
-        timeMs: channel.eventTime(payload) ?? nowMs,
-        schemaValid,
-      });
-      await enqueueEvent(c.env.EVENTS, event, text);
+export async function handleCallback(channel: Channel, req: Request, url: URL, env: Env): Promise<Response> {
+  const requestId = requestIdOf(req);
+  const res = await respond(channel, req, url, env, requestId);
+  res.headers.set("x-request-id", requestId);
+  return res;
+}
 
-      const fields = {
-        appId,
-        eventId: event.id,
-        providerevent: event.providerevent,
-        type: event.type,
-        schemavalid: schemaValid,
-      };
-      if (!entry) log.warn("accepted an unknown event type", fields);
-      else if (result && !result.success)
-        log.warn("accepted a callback that fails its schema", { ...fields, issues: issueSummary(result.error.issues) });
-      else log.info("callback accepted", fields);
-
-      count(c.env, "accepted", channel.provider, event.type, schemaValid ? "" : "schema_invalid");
-      const res = channel.ack(key, payload);
-      res.headers.set("x-imrelay-event-id", event.id);
-      return res;
-    } catch (thrown) {
-      const err = toRelayError(thrown);
-      const fields = { code: err.code, status: err.status, reason: err.message, ...err.detail };
-      if (err.status >= 500) log.error("callback failed", fields);
-      else log.warn("callback refused", fields);
-      count(c.env, "refused", channel.provider, channel.channel, err.code);
-      return channel.reject(err, c.get("requestId"));
+async function respond(channel: Channel, req: Request, url: URL, env: Env, requestId: string): Promise<Response> {
+  const log = createLogger({ requestId, provider: channel.provider, channel: channel.channel }, logLevel(env));
+  try {
+    const nowMs = Date.now();
+    const { appId, body } = await channel.authenticate(req, url, env, nowMs);
+    const { text, payload } = parseJsonObject(body);
+    if (channel.isProbe(payload)) {
+      log.info("address check answered", { appId });
+      return channel.ack("", payload);
     }
-  };
+    const key = channel.identify(payload, url);
+    const entry = lookup(channel.catalogue, key);
+    const result = entry?.schema.safeParse(payload);
+    const schemaValid = result?.success === true;
+    const event = await buildEvent({
+      provider: channel.provider,
+      channel: channel.channel,
+      appId,
+      body,
+      providerEvent: channel.providerEvent(key),
+      type: channel.eventType(key, payload),
+      timeMs: channel.eventTime(payload) ?? nowMs,
+      schemaValid,
+    });
+    await enqueueEvent(env.EVENTS, event, text);
+
+    const fields = {
+      appId,
+      eventId: event.id,
+      providerevent: event.providerevent,
+      type: event.type,
+      schemavalid: schemaValid,
+    };
+    if (!entry) log.warn("accepted an unknown event type", fields);
+    else if (result && !result.success)
+      log.warn("accepted a callback that fails its schema", { ...fields, issues: issueSummary(result.error.issues) });
+    else log.info("callback accepted", fields);
+
+    count(env, "accepted", channel.provider, event.type, schemaValid ? "" : "schema_invalid");
+    const res = channel.ack(key, payload);
+    res.headers.set("x-imrelay-event-id", event.id);
+    return res;
+  } catch (thrown) {
+    const err = toRelayError(thrown);
+    const fields = { code: err.code, status: err.status, reason: err.message, ...err.detail };
+    if (err.status >= 500) log.error("callback failed", fields);
+    else log.warn("callback refused", fields);
+    count(env, "refused", channel.provider, channel.channel, err.code);
+    return channel.reject(err, requestId);
+  }
 }
