@@ -11,6 +11,8 @@ export default defineConfig({
   ],
   test: {
     include: ["test/unit/**/*.test.ts", "test/integration/**/*.test.ts"],
+    // Log lines of passing tests are noise; a failing test keeps them.
+    silent: "passed-only",
     reporters: ["default", ["json", { outputFile: ".test-results/workers.json" }]],
   },
 });

@@ -14,6 +14,8 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 90_000,
     teardownTimeout: 30_000,
+    // Log lines of passing tests are noise; a failing test keeps them.
+    silent: "passed-only",
     reporters: ["default", ["json", { outputFile: ".test-results/e2e.json" }]],
   },
 });

@@ -4,6 +4,8 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     include: ["test/node/**/*.test.ts"],
+    // Log lines of passing tests are noise; a failing test keeps them.
+    silent: "passed-only",
     reporters: ["default", ["json", { outputFile: ".test-results/node.json" }]],
   },
 });

@@ -15,7 +15,8 @@ for (const suite of ["workers", "node", "e2e"]) {
     continue;
   }
   passed += report.numPassedTests;
-  failed += report.numFailedTests + report.numRuntimeErrorTestSuites;
+  // A suite that failed to load has no failed test but `success: false`: it counts as a failure.
+  failed += report.numFailedTests + (report.success === false && report.numFailedTests === 0 ? 1 : 0);
   console.log(
     `${suite}: ${report.numPassedTests} passed, ${report.numFailedTests} failed, ${report.numPendingTests} skipped`,
   );

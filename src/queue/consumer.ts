@@ -73,7 +73,8 @@ export async function consumeBatch(batch: MessageBatch<unknown>, env: Env): Prom
     if (batch.queue.endsWith("-dlq")) await consumeDeadLetterQueue(batch, env, log);
     else await consumeEvents(batch, env, log);
   } catch (err) {
-    // Reached only when KV, the queue or the config is unavailable: nothing was delivered yet in this path.
+    // Reached when the config, KV or a dead-letter write fails before any delivery is made: messages not yet
+    // acked or retried are retried (per-message calls made earlier win).
     log.error("batch failed, retrying", { reason: String(err) });
     batch.retryAll({ delaySeconds: INFRA_RETRY_SECONDS });
   }
@@ -147,8 +148,7 @@ async function consumeEvents(batch: MessageBatch<unknown>, env: Env, log: Logger
   }
 
   const results = await deliverAll(jobs, cfg);
-  const settle: (() => Promise<void>)[] = [];
-  for (const [i, job] of jobs.entries()) settle.push(await settleJob(job, results[i] ?? [], env, cfg, log));
+  const settle = jobs.map((job, i) => settleJob(job, results[i] ?? [], env, cfg, log));
 
   // Only failed pairs are re-enqueued, in one send for the whole batch. If that fails, the messages that had
   // follow-ups are retried whole (targets that already succeeded may get a duplicate, with the same
@@ -164,8 +164,17 @@ async function consumeEvents(batch: MessageBatch<unknown>, env: Env, log: Logger
     }
   }
   for (const [i, job] of jobs.entries()) {
-    if (enqueued || job.followUps.length === 0) await settle[i]?.();
-    else job.msg.retry({ delaySeconds: cfg.retrySchedule[0] ?? INFRA_RETRY_SECONDS });
+    try {
+      if (enqueued || job.followUps.length === 0) await settle[i]?.();
+      else job.msg.retry({ delaySeconds: cfg.retrySchedule[0] ?? INFRA_RETRY_SECONDS });
+    } catch (err) {
+      // A dead-letter or disable write failed: only this message is retried, the others keep their outcome.
+      log.error("could not record a delivery outcome; retrying its message", {
+        messageId: job.msg.id,
+        reason: String(err),
+      });
+      job.msg.retry({ delaySeconds: INFRA_RETRY_SECONDS });
+    }
   }
 }
 
@@ -188,13 +197,7 @@ async function deliverAll(jobs: readonly Job[], cfg: Settings): Promise<Outcome[
  * Records what happened to one message's deliveries and returns the ack/retry to apply once the follow-up
  * deliveries are safely on the queue.
  */
-async function settleJob(
-  job: Job,
-  outcomes: readonly Outcome[],
-  env: Env,
-  cfg: Settings,
-  log: Logger,
-): Promise<() => Promise<void>> {
+function settleJob(job: Job, outcomes: readonly Outcome[], env: Env, cfg: Settings, log: Logger): () => Promise<void> {
   const eventLog = log.with({
     messageId: job.msg.id,
     eventId: job.event.id,
@@ -202,7 +205,8 @@ async function settleJob(
     attempt: job.attempt,
   });
   let retryInPlace: number | undefined;
-  const deadLetters: (() => Promise<unknown>)[] = [];
+  // KV writes wait until the follow-ups are on the queue, and a failing one retries only this message.
+  const writes: (() => Promise<unknown>)[] = [];
 
   for (const { target, verdict, status, retryAfter } of outcomes) {
     const fields = { target: target.id, status };
@@ -216,8 +220,8 @@ async function settleJob(
     if (verdict.outcome === "gone") {
       eventLog.warn("target answered 410 Gone; disabling it", fields);
       counted("disabled", "HTTP 410");
-      await disableTarget(env.TARGETS, target.id, `answered 410 Gone at ${new Date().toISOString()}`);
-      deadLetters.push(() =>
+      writes.push(() => disableTarget(env.TARGETS, target.id, `answered 410 Gone at ${new Date().toISOString()}`));
+      writes.push(() =>
         putDeadLetter(env.TARGETS, {
           kind: "delivery",
           target: target.id,
@@ -234,7 +238,7 @@ async function settleJob(
     if (scheduled === undefined) {
       eventLog.warn("retries exhausted; dead-lettered", { ...fields, reason: verdict.reason });
       counted("dead_lettered", verdict.reason);
-      deadLetters.push(() =>
+      writes.push(() =>
         putDeadLetter(env.TARGETS, {
           kind: "delivery",
           target: target.id,
@@ -259,7 +263,7 @@ async function settleJob(
   }
 
   return async () => {
-    for (const write of deadLetters) await write();
+    for (const write of writes) await write();
     if (retryInPlace !== undefined) job.msg.retry({ delaySeconds: retryInPlace });
     else job.msg.ack();
   };

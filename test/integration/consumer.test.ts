@@ -712,6 +712,31 @@ describe("consumer: never throws", () => {
   });
 });
 
+describe("consumer: a failed outcome write", () => {
+  it("retries only the message whose 410-disable write fails; the delivered message in the batch stays acked", async () => {
+    await putTarget(env.TARGETS, "a", makeTarget(A, { events: ["e.one"] }));
+    await putTarget(env.TARGETS, "b", makeTarget(B, { events: ["e.two"] }));
+    stubFetch({ [A]: 200, [B]: 410 });
+    const kv = env.TARGETS;
+    const failingPuts = new Proxy(kv, {
+      get: (target, prop) =>
+        prop === "put" ? () => Promise.reject(new Error("KV write failed")) : Reflect.get(target, prop).bind(target),
+    });
+    const { env: testEnv } = consumerEnv({ TARGETS: failingPuts });
+    const one = await makeEvent({ type: "e.one" });
+    const two = await makeEvent({ type: "e.two" });
+
+    const { result } = await runBatch(testEnv, [
+      { body: eventMessage(one), id: "m1" },
+      { body: eventMessage(two), id: "m2" },
+    ]);
+
+    expect(result.explicitAcks).toEqual(["m1"]);
+    expect(result.retryMessages.map((m: { msgId: string }) => m.msgId)).toEqual(["m2"]);
+    expect(result.retryBatch.retry).toBe(false);
+  });
+});
+
 describe("consumer: the dead-letter queue", () => {
   it("stores a delivery message from the DLQ as a dead letter of its target", async () => {
     await putTarget(env.TARGETS, "a", makeTarget(A));
