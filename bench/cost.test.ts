@@ -250,43 +250,8 @@ afterEach(() => {
   vi.restoreAllMocks();
 });
 
+// bench/run.mjs reads this line and renders the table (npm run bench).
 afterAll(() => {
-  const header = [
-    "scenario",
-    "queue W/R/D",
-    "queue ops",
-    "KV reads",
-    "KV writes",
-    "fetches",
-    "subrequests",
-    "invocations",
-    "max subreq/inv",
-    "max msg bytes",
-  ];
-  const lines = [
-    header,
-    ...rows.map((r) =>
-      [
-        r.scenario,
-        `${r.queueWrites}/${r.queueReads}/${r.queueDeletes}`,
-        r.queueOps,
-        r.kvReads,
-        r.kvWrites,
-        r.fetches,
-        r.subrequests,
-        r.invocations,
-        r.maxSubrequestsPerInvocation,
-        r.messageBytes,
-      ].map(String),
-    ),
-  ];
-  const widths = header.map((_, i) => Math.max(...lines.map((l) => (l[i] ?? "").length)));
-  console.log(
-    [
-      "per event (cold target cache in every batch):",
-      ...lines.map((l) => l.map((c, i) => c.padEnd(widths[i] ?? 0)).join("  ")),
-    ].join("\n"),
-  );
   console.log(`BENCH_COST_JSON ${JSON.stringify(rows)}`);
 });
 

@@ -207,6 +207,16 @@ function settleJob(job: Job, outcomes: readonly Outcome[], env: Env, cfg: Settin
   let retryInPlace: number | undefined;
   // KV writes wait until the follow-ups are on the queue, and a failing one retries only this message.
   const writes: (() => Promise<unknown>)[] = [];
+  const deadLetter = (target: string, lastStatus: number | undefined, lastError: string) =>
+    putDeadLetter(env.TARGETS, {
+      kind: "delivery",
+      target,
+      event: job.event,
+      data: job.data,
+      lastStatus,
+      lastError,
+      attempts: job.attempt,
+    });
 
   for (const { target, verdict, status, retryAfter } of outcomes) {
     const fields = { target: target.id, status };
@@ -221,34 +231,14 @@ function settleJob(job: Job, outcomes: readonly Outcome[], env: Env, cfg: Settin
       eventLog.warn("target answered 410 Gone; disabling it", fields);
       counted("disabled", "HTTP 410");
       writes.push(() => disableTarget(env.TARGETS, target.id, `answered 410 Gone at ${new Date().toISOString()}`));
-      writes.push(() =>
-        putDeadLetter(env.TARGETS, {
-          kind: "delivery",
-          target: target.id,
-          event: job.event,
-          data: job.data,
-          lastStatus: 410,
-          lastError: "HTTP 410 (target disabled)",
-          attempts: job.attempt,
-        }),
-      );
+      writes.push(() => deadLetter(target.id, 410, "HTTP 410 (target disabled)"));
       continue;
     }
     const scheduled = cfg.retrySchedule[job.attempt - 1];
     if (scheduled === undefined) {
       eventLog.warn("retries exhausted; dead-lettered", { ...fields, reason: verdict.reason });
       counted("dead_lettered", verdict.reason);
-      writes.push(() =>
-        putDeadLetter(env.TARGETS, {
-          kind: "delivery",
-          target: target.id,
-          event: job.event,
-          data: job.data,
-          lastStatus: status,
-          lastError: verdict.reason,
-          attempts: job.attempt,
-        }),
-      );
+      writes.push(() => deadLetter(target.id, status, verdict.reason));
       continue;
     }
     const delaySeconds = retryDelay(withJitter(scheduled), retryAfter);
