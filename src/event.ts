@@ -19,6 +19,9 @@ export const EventEnvelope = z.object({
   providerevent: z.string().check(z.minLength(1)),
   appid: z.string().check(z.minLength(1)),
   schemavalid: z.boolean(),
+  /** Tencent only: the `ClientIP` and `OptPlatform` query parameters, which the body does not repeat. */
+  clientip: z.optional(z.string().check(z.maxLength(64))),
+  optplatform: z.optional(z.string().check(z.maxLength(32))),
 });
 export type EventEnvelope = z.infer<typeof EventEnvelope>;
 
@@ -71,6 +74,8 @@ export type EventInput = {
   /** ms since epoch; the event's own time where the payload has one, else the time of receipt. */
   timeMs: number;
   schemaValid: boolean;
+  /** Extension attributes a channel reads from outside the body. */
+  attributes?: Pick<EventEnvelope, "clientip" | "optplatform">;
 };
 
 /** Builds the envelope of the CloudEvent for a verified callback. */
@@ -87,5 +92,6 @@ export async function buildEvent(input: EventInput): Promise<EventEnvelope> {
     providerevent: input.providerEvent,
     appid: input.appId,
     schemavalid: input.schemaValid,
+    ...input.attributes,
   };
 }

@@ -52,6 +52,7 @@ async function respond(channel: Channel, req: Request, url: URL, env: Env, reque
       type: channel.eventType(key, payload),
       timeMs: channel.eventTime(payload) ?? nowMs,
       schemaValid,
+      attributes: channel.attributes?.(url),
     });
     await enqueueEvent(env.EVENTS, event, text);
 

@@ -1,4 +1,5 @@
 import type { RelayError } from "../errors";
+import type { EventEnvelope } from "../event";
 import type { CatalogueEntry } from "./fields";
 
 /** Providers the relay speaks to. */
@@ -30,6 +31,8 @@ export interface Channel {
   providerEvent(key: string): string;
   /** CloudEvents `type`: vendor-neutral where the meaning is shared, provider-scoped otherwise. */
   eventType(key: string, payload: Record<string, unknown>): string;
+  /** Extension attributes from outside the body (Tencent sends ClientIP and OptPlatform in the query only). */
+  attributes?(url: URL): Pick<EventEnvelope, "clientip" | "optplatform">;
   /** When the event happened per the payload (ms since epoch), if it says. */
   eventTime(payload: Record<string, unknown>): number | undefined;
   /** The provider's success answer, sent only after the event is on the queue. */

@@ -59,6 +59,25 @@ describe("Tencent ingress: accepted callbacks", () => {
     expect(relay.events().map((e) => e.type)).toEqual(["im.group.member.kicked", "im.group.member.left"]);
   });
 
+  it("carries the query's ClientIP and OptPlatform, which the body does not repeat, as event attributes", async () => {
+    const relay = relayWithFakeQueue();
+    await relay.fetch(await tencentRequest(DESTROYED));
+    expect(relay.events()[0]).toMatchObject({ clientip: "127.0.0.1", optplatform: "RESTAPI" });
+  });
+
+  it("drops a ClientIP or OptPlatform that is not well-formed instead of forwarding it", async () => {
+    const relay = relayWithFakeQueue();
+    const req = await tencentRequest(DESTROYED);
+    const url = new URL(req.url);
+    url.searchParams.set("ClientIP", "<script>");
+    url.searchParams.set("OptPlatform", "x".repeat(40));
+    await relay.fetch(new Request(url, req));
+    const event = relay.events()[0];
+    expect(event).toBeDefined();
+    expect(event).not.toHaveProperty("clientip");
+    expect(event).not.toHaveProperty("optplatform");
+  });
+
   it("gives commands without a shared meaning a provider-scoped type", async () => {
     const relay = relayWithFakeQueue();
     const raw = fixtures.find((f) => f.command === "Group.CallbackAfterGroupFull")?.raw as string;

@@ -40,6 +40,16 @@ export const tencent: Channel = {
   providerEvent: (command) => command,
   eventType: tencentEventType,
 
+  attributes(url) {
+    // Kept only when well-formed: they land in every delivered event.
+    const clientip = url.searchParams.get("ClientIP") ?? "";
+    const optplatform = url.searchParams.get("OptPlatform") ?? "";
+    return {
+      ...(/^[0-9A-Fa-f.:]{2,64}$/.test(clientip) && { clientip }),
+      ...(/^[A-Za-z0-9_.-]{1,32}$/.test(optplatform) && { optplatform }),
+    };
+  },
+
   eventTime(payload) {
     // Push callbacks batch events under `Events` with seconds; epochMs handles both units.
     const events = payload.Events;
