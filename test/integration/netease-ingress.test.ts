@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { NETEASE_CALLBACK_EVENTS, NETEASE_CC_EVENTS } from "../../src/providers/netease/schemas";
 import { relayWithFakeQueue } from "../helpers/app";
-import { NETEASE_APP } from "../helpers/bindings";
+import { NETEASE_APP, NETEASE_SECRET } from "../helpers/bindings";
 import { neteaseRequest } from "../helpers/requests";
 
 const fixtures = import.meta.glob<string>("../fixtures/netease/*.json", {
@@ -208,6 +208,18 @@ describe("NetEase ingress: authentication", () => {
     expect(res.status).toBe(200);
   });
   it("refuses a non-numeric CurTime", () => refused({ curTime: "yesterday" }, 401, "INVALID_TIMESTAMP"));
+
+  it("refuses a callback on a channel its app is not configured for (a cross-channel replay)", async () => {
+    const apps = JSON.stringify({ [NETEASE_APP]: { secret: NETEASE_SECRET, channels: ["cc"] } });
+    const relay = relayWithFakeQueue({ NETEASE_APPS: apps });
+    expect((await relay.fetch(await neteaseRequest(DISMISS, { channel: "cc" }))).status).toBe(200);
+    const res = await relay.fetch(await neteaseRequest(DISMISS, { channel: "callback" }));
+    expect(res.status).toBe(401);
+    expect(((await res.json()) as { desc: string }).desc).toBe(
+      "UNKNOWN_APP: AppKey is not configured for the callback channel",
+    );
+    expect(relay.queue.sent).toHaveLength(1);
+  });
 
   it("never echoes the AppSecret in an answer", async () => {
     const relay = relayWithFakeQueue();

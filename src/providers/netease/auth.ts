@@ -22,6 +22,7 @@ function header(headers: Headers, name: string): string {
  */
 export async function authenticateNetease(
   req: Request,
+  channel: "cc" | "callback",
   apps: Readonly<Record<string, NeteaseApp>>,
   windowSeconds: number,
   nowMs: number,
@@ -32,6 +33,9 @@ export async function authenticateNetease(
   const checkSum = header(req.headers, "CheckSum");
   const app = lookup(apps, appKey);
   if (!app) throw new RelayError("UNKNOWN_APP", "AppKey is not configured", { appId: appKey.slice(0, 64) });
+  if (app.channels && !app.channels.includes(channel)) {
+    throw new RelayError("UNKNOWN_APP", `AppKey is not configured for the ${channel} channel`, { appId: appKey });
+  }
   if (!/^\d{1,16}$/.test(curTime)) throw new RelayError("INVALID_TIMESTAMP", "CurTime is not epoch milliseconds");
 
   // CurTime enters the CheckSum exactly as received (a string), as NetEase computes it.

@@ -24,7 +24,7 @@ function neteaseChannel(
     catalogue,
 
     async authenticate(req, _url, env, nowMs) {
-      return authenticateNetease(req, neteaseApps(env), settings(env).neteaseWindowSeconds, nowMs);
+      return authenticateNetease(req, channel, neteaseApps(env), settings(env).neteaseWindowSeconds, nowMs);
     },
 
     identify(payload) {
