@@ -6,7 +6,7 @@ import { handleCallback } from "./ingress/handler";
 import { CHANNELS } from "./providers";
 
 /** The plain error body, for routes that are not a provider's (admin API, unknown paths). */
-export function plainError(err: RelayError, requestId: string): Response {
+function plainError(err: RelayError, requestId: string): Response {
   return Response.json(
     { error: { code: err.code, message: err.message }, requestId },
     { status: ERRORS[err.code].status, headers: err.headers },
