@@ -1,7 +1,7 @@
 import { Hono } from "hono";
 import { adminRoutes } from "./admin";
 import { type AppEnv, requestContext } from "./context";
-import { ERRORS, RelayError, toRelayError } from "./errors";
+import { RelayError, toRelayError } from "./errors";
 import { handleCallback } from "./ingress/handler";
 import { CHANNELS } from "./providers";
 
@@ -9,7 +9,7 @@ import { CHANNELS } from "./providers";
 function plainError(err: RelayError, requestId: string): Response {
   return Response.json(
     { error: { code: err.code, message: err.message }, requestId },
-    { status: ERRORS[err.code].status, headers: err.headers },
+    { status: err.status, headers: err.headers },
   );
 }
 

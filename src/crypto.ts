@@ -1,5 +1,16 @@
 const encoder = new TextEncoder();
 
+/** Joins byte arrays into one. */
+export function concatBytes(chunks: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(chunks.reduce((n, c) => n + c.byteLength, 0));
+  let offset = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return out;
+}
+
 /** Lowercase hex digest of `data` (a string is hashed as UTF-8). MD5 is a Workers extension to WebCrypto. */
 export async function hexDigest(
   algorithm: "MD5" | "SHA-1" | "SHA-256",

@@ -10,16 +10,13 @@ import { parseRetrySchedule } from "./queue/backoff";
 const nonBlank = z.string().check(z.trim(), z.minLength(1));
 
 /** `TENCENT_APPS`: SdkAppid → app. A token, when present, makes `Sign`/`RequestTime` mandatory. */
-export const TencentApps = z.record(
-  z.string().check(z.regex(/^\d+$/)),
-  z.strictObject({ token: z.optional(nonBlank) }),
-);
+const TencentApps = z.record(z.string().check(z.regex(/^\d+$/)), z.strictObject({ token: z.optional(nonBlank) }));
 /**
  * `NETEASE_APPS`: AppKey → app. `channels` confines an app to the channels it uses: NetEase signs no part of the
  * URL, so without it a captured callback could be replayed to the other channel, where its eventType means
  * something else.
  */
-export const NeteaseApps = z.record(
+const NeteaseApps = z.record(
   nonBlank,
   z.strictObject({ secret: nonBlank, channels: z.optional(z.array(z.enum(["cc", "callback"])).check(z.minLength(1))) }),
 );

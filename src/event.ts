@@ -1,4 +1,5 @@
 import * as z from "zod/mini";
+import { concatBytes, hexDigest } from "./crypto";
 import type { ProviderName } from "./providers/provider";
 
 /**
@@ -54,13 +55,8 @@ export async function eventId(
   body: Uint8Array,
 ): Promise<string> {
   const prefix = encoder.encode(`${provider}\n${appId}\n${channel}\n`);
-  const bytes = new Uint8Array(prefix.byteLength + body.byteLength);
-  bytes.set(prefix);
-  bytes.set(body, prefix.byteLength);
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
-  let hex = "";
-  for (const b of digest.subarray(0, 16)) hex += b.toString(16).padStart(2, "0");
-  return `evt_${hex}`;
+  const hex = await hexDigest("SHA-256", concatBytes([prefix, body]));
+  return `evt_${hex.slice(0, 32)}`;
 }
 
 /** Everything the envelope is made of, as the ingress knows it. */

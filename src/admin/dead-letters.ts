@@ -35,6 +35,12 @@ async function replayMessage(env: Env, letter: DeadLetter): Promise<QueueMessage
   return { v: 1, kind: "delivery", event: letter.event, data: letter.data, target: letter.target, attempt: 1 };
 }
 
+/** Puts a dead letter back on the queue, then removes it: if the enqueue fails, the letter stays. */
+async function replay(env: Env, letter: DeadLetter): Promise<void> {
+  await enqueueMessages(env.EVENTS, [{ message: await replayMessage(env, letter), delaySeconds: 0 }]);
+  await deleteDeadLetter(env.TARGETS, letter.id);
+}
+
 /**
  * `/admin/dead-letters`: what failed after its last attempt. A replay puts it back on the queue as a fresh
  * delivery (a new retry schedule) and removes the dead letter once the queue has it; if the replay fails again,
@@ -75,9 +81,7 @@ export const deadLetterRoutes = new Hono<AppEnv>()
         const letter = await getDeadLetter(c.env.TARGETS, item.id);
         if (!letter) continue;
         try {
-          const message = await replayMessage(c.env, letter);
-          await enqueueMessages(c.env.EVENTS, [{ message, delaySeconds: 0 }]);
-          await deleteDeadLetter(c.env.TARGETS, item.id);
+          await replay(c.env, letter);
           replayed.push(item.id);
         } catch (err) {
           skipped.push({ id: item.id, reason: err instanceof RelayError ? err.message : "enqueue failed" });
@@ -96,9 +100,7 @@ export const deadLetterRoutes = new Hono<AppEnv>()
     const id = c.req.param("id");
     const letter = await getDeadLetter(c.env.TARGETS, id);
     if (!letter) throw new RelayError("NOT_FOUND", "no such dead letter");
-    const message = await replayMessage(c.env, letter);
-    await enqueueMessages(c.env.EVENTS, [{ message, delaySeconds: 0 }]);
-    await deleteDeadLetter(c.env.TARGETS, id);
+    await replay(c.env, letter);
     c.get("log").info("dead letter replayed", { deadLetter: id, eventId: letter.event?.id, target: letter.target });
     return c.json({ replayed: id, eventId: letter.event?.id, target: letter.target }, 202);
   })

@@ -14,7 +14,7 @@ export const TargetId = z
 const LOOPBACK = new Set(["localhost", "127.0.0.1", "[::1]"]);
 
 /** `https://` anywhere; `http://` only to a loopback host, so local development works and nothing else leaks. */
-export const TargetUrl = z.string().check(
+const TargetUrl = z.string().check(
   z.maxLength(2048),
   z.superRefine((value, ctx) => {
     let url: URL;
@@ -39,7 +39,7 @@ export const TargetUrl = z.string().check(
 );
 
 /** A Standard Webhooks secret: `whsec_` + base64 of 24–64 bytes. */
-export const TargetSecret = z.string().check(
+const TargetSecret = z.string().check(
   z.superRefine((value, ctx) => {
     try {
       parseSecret(value);

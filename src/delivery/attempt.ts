@@ -3,7 +3,7 @@ import type { AttemptResult } from "./classify";
 import { sign } from "./signature";
 
 /** Sent on every delivery so receivers can recognise (and allow-list) the relay. */
-export const USER_AGENT = "imrelay/0.1 (+https://github.com/imrelay/imrelay)";
+const USER_AGENT = "imrelay/0.1 (+https://github.com/imrelay/imrelay)";
 
 /**
  * One HTTP delivery of an event to a target, as a Standard Webhooks request carrying a CloudEvent in structured

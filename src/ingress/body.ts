@@ -1,3 +1,4 @@
+import { concatBytes } from "../crypto";
 import { RelayError } from "../errors";
 
 /**
@@ -27,14 +28,7 @@ export async function readBody(req: Request, maxBytes = MAX_MESSAGE_BYTES): Prom
     }
     chunks.push(value);
   }
-  if (chunks.length === 1 && chunks[0]) return chunks[0];
-  const body = new Uint8Array(size);
-  let offset = 0;
-  for (const chunk of chunks) {
-    body.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return body;
+  return chunks.length === 1 && chunks[0] ? chunks[0] : concatBytes(chunks);
 }
 
 function tooLarge(maxBytes: number): RelayError {
@@ -44,7 +38,7 @@ function tooLarge(maxBytes: number): RelayError {
 const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
 
 /** Deeper than this is no IM payload (they nest a handful of levels); receivers' JSON tooling would choke too. */
-export const MAX_DEPTH = 64;
+const MAX_DEPTH = 64;
 
 /**
  * Whether JSON text nests deeper than `MAX_DEPTH`: one pass over the characters, no allocation. Only called on

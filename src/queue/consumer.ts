@@ -20,7 +20,7 @@ const INFRA_RETRY_SECONDS = 30;
 const RETENTION_MARGIN_SECONDS = 3_600;
 
 /** Whether a target wants this event. */
-export function targetMatches(target: TargetWithId, event: EventEnvelope): boolean {
+function targetMatches(target: TargetWithId, event: EventEnvelope): boolean {
   return (
     target.enabled &&
     (!target.providers || target.providers.includes(event.provider)) &&

@@ -8,8 +8,8 @@ import { EventEnvelope } from "../event";
  * within a scope; the id a caller sees is the key without `dead:`.
  */
 const PREFIX = "dead:";
-export const EVENT_SCOPE = "_event";
-export const MALFORMED_SCOPE = "_malformed";
+const EVENT_SCOPE = "_event";
+const MALFORMED_SCOPE = "_malformed";
 
 export const DeadLetter = z.object({
   id: z.string(),
@@ -34,7 +34,7 @@ export type DeadLetterSummary = Omit<DeadLetter, "event" | "data" | "raw"> & { e
 const ID = /^([a-z0-9_][a-z0-9_-]{0,63})\.(\d{13})\.([a-z0-9]{8,32})$/;
 
 /** Splits a dead-letter id into its scope and time; undefined when it is not one of ours. */
-export function parseDeadLetterId(id: string): { scope: string; atMs: number } | undefined {
+function parseDeadLetterId(id: string): { scope: string; atMs: number } | undefined {
   const m = ID.exec(id);
   return m ? { scope: m[1] as string, atMs: Number(m[2]) } : undefined;
 }

@@ -13,7 +13,10 @@ const encoder = new TextEncoder();
 const BATCH_MESSAGES = 100;
 const BATCH_BYTES = 250_000;
 
-/** Serialises a message; `bytes` is its exact UTF-8 size, counted only when a UTF-16 length bound cannot settle it. */
+/**
+ * Serialises a message. `bytes` bounds its UTF-8 size from above: 3 bytes per UTF-16 code unit when that already
+ * fits the limit (no encoding pass for the usual small message), else the exact count.
+ */
 function serialize(message: QueueMessage): { json: string; bytes: number } {
   const json = JSON.stringify(message);
   // UTF-8 takes at most 3 bytes per UTF-16 code unit: small messages need no encoding pass to be known to fit.

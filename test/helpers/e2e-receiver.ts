@@ -127,7 +127,7 @@ export class Receiver {
       for (const [name, value] of Object.entries(req.headers)) {
         if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(", ") : value;
       }
-      const body = new TextDecoder().decode(concat(chunks));
+      const body = Buffer.concat(chunks).toString("utf8");
       const record: ReceivedRequest = { method: req.method ?? "", path: req.url ?? "", headers, body, at: Date.now() };
       this.requests.push(record);
       res.on("close", () => {
@@ -154,14 +154,4 @@ export class Receiver {
       this.timers.add(timer);
     });
   }
-}
-
-function concat(chunks: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.byteLength, 0));
-  let offset = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return out;
 }

@@ -2,6 +2,7 @@
  * Hostile request bodies shared by the NetEase and Tencent hostile suites. Each is sent correctly signed, so it
  * reaches decoding and parsing; `key` is the field naming the event (`eventType` / `CallbackCommand`).
  */
+import { concatBytes } from "../../src/crypto";
 import type { ErrorCode } from "../../src/errors";
 
 type Key = "eventType" | "CallbackCommand";
@@ -10,14 +11,7 @@ export type BodyCase = { name: string; body: (key: Key, valid: string) => string
 const encoder = new TextEncoder();
 
 function concat(...parts: (string | number[] | Uint8Array)[]): Uint8Array {
-  const chunks = parts.map((p) => (typeof p === "string" ? encoder.encode(p) : Uint8Array.from(p)));
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.byteLength, 0));
-  let offset = 0;
-  for (const c of chunks) {
-    out.set(c, offset);
-    offset += c.byteLength;
-  }
-  return out;
+  return concatBytes(parts.map((p) => (typeof p === "string" ? encoder.encode(p) : Uint8Array.from(p))));
 }
 
 /** `{"<key>":<valid>,"x":"<bytes>"}`: a well-formed object except for the bytes inside one string. */

@@ -73,31 +73,17 @@ describe("generated artifacts", () => {
     checkFile("README.md", expected);
   });
 
+  const documents: [string, z.ZodMiniType, string, string][] = [
+    ["event", CloudEvent, "imrelay event", "The CloudEvents 1.0 event every target receives (structured JSON mode)."],
+    ["target", Target, "imrelay target (KV value)", "A target as stored in Workers KV under target:<id>."],
+    ["target-input", TargetInput, "imrelay target (admin input)", "The body of PUT /admin/targets/:id."],
+    ["queue-message", QueueMessage, "imrelay queue message", "A message on the imrelay-events queue (v1)."],
+    ["dead-letter", DeadLetter, "imrelay dead letter", "A dead letter as stored in Workers KV under dead:<id>."],
+  ];
   it("schemas/*.json match the zod schemas of the envelope, target, queue message and dead letter", () => {
-    checkFile(
-      "schemas/event.json",
-      jsonSchema(
-        CloudEvent,
-        "imrelay event",
-        "The CloudEvents 1.0 event every target receives (structured JSON mode).",
-      ),
-    );
-    checkFile(
-      "schemas/target.json",
-      jsonSchema(Target, "imrelay target (KV value)", "A target as stored in Workers KV under target:<id>."),
-    );
-    checkFile(
-      "schemas/target-input.json",
-      jsonSchema(TargetInput, "imrelay target (admin input)", "The body of PUT /admin/targets/:id."),
-    );
-    checkFile(
-      "schemas/queue-message.json",
-      jsonSchema(QueueMessage, "imrelay queue message", "A message on the imrelay-events queue (v1)."),
-    );
-    checkFile(
-      "schemas/dead-letter.json",
-      jsonSchema(DeadLetter, "imrelay dead letter", "A dead letter as stored in Workers KV under dead:<id>."),
-    );
+    for (const [name, schema, title, description] of documents) {
+      checkFile(`schemas/${name}.json`, jsonSchema(schema, title, description));
+    }
   });
 
   it("schemas/openapi.json matches the admin API's zod schemas", () => {
