@@ -46,27 +46,24 @@ export const targetRoutes = new Hono<AppEnv>()
     if (!parsed.success) throw invalid("INVALID_TARGET", "invalid target", parsed.error.issues);
     const input = parsed.data;
     const existing = await getTarget(c.env.TARGETS, id);
-    const generated = input.secret === undefined && existing === undefined ? generateSecret() : undefined;
     const nowMs = Date.now();
     const now = new Date(nowMs).toISOString();
-    const current = existing?.secret ?? (input.secret as string | undefined) ?? (generated as string);
+    // Omitted: keep the current secret, or generate one for a new target (shown once, below).
+    const secret = input.secret ?? existing?.secret ?? generateSecret();
+    const generated = secret !== input.secret && secret !== existing?.secret;
+    const saved: Target = {
+      ...input,
+      secret: existing?.secret ?? secret,
+      previousSecrets: existing?.previousSecrets,
+      enabled: input.enabled ?? true,
+      createdAt: existing?.createdAt ?? now,
+      updatedAt: now,
+    };
     // A new secret on an existing target rotates it: the old one keeps signing for the grace period.
-    const target = withRotatedSecret(
-      {
-        ...input,
-        secret: current,
-        previousSecrets: existing?.previousSecrets,
-        enabled: input.enabled ?? true,
-        createdAt: existing?.createdAt ?? now,
-        updatedAt: now,
-      },
-      input.secret ?? current,
-      nowMs,
-    );
+    const target = withRotatedSecret(saved, secret, nowMs);
     await putTarget(c.env.TARGETS, id, target);
     c.get("log").info("target saved", { target: id, created: !existing });
-    // A generated secret is shown exactly once, here.
-    const body = generated ? { ...masked(id, target), secret: generated } : masked(id, target);
+    const body = generated ? { ...masked(id, target), secret } : masked(id, target);
     return c.json(body, existing ? 200 : 201);
   })
   .post("/:id/rotate-secret", async (c) => {
