@@ -11,7 +11,7 @@
  *
  * Prints a table and one `BENCH_COST_JSON <json>` line, which bench/run.mjs parses.
  */
-/// <reference types="@cloudflare/vitest-pool-workers/types" />
+/// <reference types="@cloudflare/vitest-plugin/types" />
 import { createExecutionContext, createMessageBatch, env, getQueueResult } from "cloudflare:test";
 import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
 import { createApp } from "../src/app";

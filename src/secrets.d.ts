@@ -1,17 +1,17 @@
-// Secrets are not in wrangler.toml, so `wrangler types` cannot see them; declared here once.
-declare namespace Cloudflare {
-  interface Env {
-    /** `{"<SdkAppid>": {"token": "<callback token>"}}`; `token` optional. */
-    TENCENT_APPS?: string;
-    /** `{"<AppKey>": {"secret": "<AppSecret>"}}`. */
-    NETEASE_APPS?: string;
-    /** Bearer token of the admin API; when unset the admin API is closed. */
-    ADMIN_TOKEN?: string;
-  }
+// Secrets and optional bindings are not in wrangler.toml, so `wrangler types` cannot see them; declared here once.
+// Since wrangler 4.16x the global `Env` and `Cloudflare.Env` both extend a generated base rather than each other,
+// so each is extended explicitly: code typed either way sees them.
+interface ImrelaySecrets {
+  /** `{"<SdkAppid>": {"token": "<callback token>"}}`; `token` optional. */
+  TENCENT_APPS?: string;
+  /** `{"<AppKey>": {"secret": "<AppSecret>"}}`. */
+  NETEASE_APPS?: string;
+  /** Bearer token of the admin API; when unset the admin API is closed. */
+  ADMIN_TOKEN?: string;
+  /** Optional Analytics Engine dataset for counters; see README "Observability". */
+  METRICS?: AnalyticsEngineDataset;
 }
+interface Env extends ImrelaySecrets {}
 declare namespace Cloudflare {
-  interface Env {
-    /** Optional Analytics Engine dataset for counters; see README "Observability". */
-    METRICS?: AnalyticsEngineDataset;
-  }
+  interface Env extends ImrelaySecrets {}
 }

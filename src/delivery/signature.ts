@@ -2,7 +2,7 @@
  * Standard Webhooks (https://www.standardwebhooks.com) symmetric signatures: HMAC-SHA256 over
  * `${msgId}.${timestamp}.${body}`, sent as `webhook-signature: v1,<base64>`.
  *
- * Only Web APIs are used so the module runs unchanged in workerd and in Node 20.
+ * Only Web APIs are used so the module runs unchanged in workerd and in Node.
  */
 
 const SECRET_PREFIX = "whsec_";
