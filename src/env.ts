@@ -76,7 +76,14 @@ export type Settings = {
   deliveryTimeoutMs: number;
   targetsCacheTtlMs: number;
   subrequestBudget: number;
-  queueRetentionSeconds: number;
+  /** How long a lane remembers a delivered event id, so a duplicate is never sent again. */
+  dedupeWindowMs: number;
+  /** How long a lane keeps finished deliveries (and their payloads) in its delivery log. */
+  deliveryLogRetentionMs: number;
+  /** Consecutive failed attempts that open a lane's circuit breaker. */
+  circuitBreakerFailures: number;
+  /** First interval between probes of an open circuit; it doubles per failed probe. */
+  circuitProbeSeconds: number;
 };
 
 const settingsCache = new WeakMap<Env, Settings>();
@@ -98,7 +105,10 @@ export function settings(env: Env): Settings {
     deliveryTimeoutMs: intVar(env, "DELIVERY_TIMEOUT_MS", 15_000, 100, 120_000),
     targetsCacheTtlMs: intVar(env, "TARGETS_CACHE_TTL_SECONDS", 10, 0, 300) * 1000,
     subrequestBudget: intVar(env, "SUBREQUEST_BUDGET", 50, 10, 10_000),
-    queueRetentionSeconds: intVar(env, "QUEUE_RETENTION_SECONDS", 86_400, 3_600, 1_209_600),
+    dedupeWindowMs: intVar(env, "DEDUPE_WINDOW_SECONDS", 86_400, 60, 2_592_000) * 1000,
+    deliveryLogRetentionMs: intVar(env, "DELIVERY_LOG_RETENTION_SECONDS", 604_800, 60, 7_776_000) * 1000,
+    circuitBreakerFailures: intVar(env, "CIRCUIT_BREAKER_FAILURES", 10, 1, 1000),
+    circuitProbeSeconds: intVar(env, "CIRCUIT_PROBE_SECONDS", 5, 1, 600),
   };
   settingsCache.set(env, value);
   return value;

@@ -9,7 +9,10 @@ import type { ProviderName } from "./providers/provider";
  */
 export const EventEnvelope = z.object({
   specversion: z.literal("1.0"),
-  /** Deterministic from (provider, app, channel, raw body): a provider's duplicate gets the same id. */
+  /**
+   * Deterministic from (provider, app, channel, raw body), plus the request time when the body has no time of
+   * its own: a provider's duplicate, or a replay of a captured request, gets the same id.
+   */
   id: z.string().check(z.regex(/^evt_[0-9a-f]{32}$/)),
   source: z.string().check(z.minLength(1)),
   type: z.string().check(z.minLength(1)),
@@ -47,14 +50,16 @@ const encoder = new TextEncoder();
 /**
  * Event id: SHA-256 over the provider, app, channel and the raw body bytes, 128 bits in hex. Hashing the raw
  * bytes (not a re-serialisation) keeps the id stable across parsers; the prefix keeps apps and channels apart.
+ * `salt` makes distinct events with identical bodies distinct (see `EventInput.requestTime`).
  */
 export async function eventId(
   provider: ProviderName,
   appId: string,
   channel: string,
   body: Uint8Array,
+  salt?: string,
 ): Promise<string> {
-  const prefix = encoder.encode(`${provider}\n${appId}\n${channel}\n`);
+  const prefix = encoder.encode(`${provider}\n${appId}\n${channel}\n${salt === undefined ? "" : `${salt}\n`}`);
   const hex = await hexDigest("SHA-256", concatBytes([prefix, body]));
   return `evt_${hex.slice(0, 32)}`;
 }
@@ -69,6 +74,12 @@ export type EventInput = {
   type: string;
   /** ms since epoch; the event's own time where the payload has one, else the time of receipt. */
   timeMs: number;
+  /**
+   * Set when the body carries no time of its own: the provider's request time, else the receipt time. Lanes
+   * deduplicate on the event id, and two distinct events with identical bodies (a friend deleted twice) must
+   * not share one. A provider's retry of such a body, sent with a new request time, is then a new event.
+   */
+  salt?: string;
   schemaValid: boolean;
   /** Extension attributes a channel reads from outside the body. */
   attributes?: Pick<EventEnvelope, "clientip" | "optplatform">;
@@ -79,7 +90,7 @@ export async function buildEvent(input: EventInput): Promise<EventEnvelope> {
   const source = input.provider === "tencent" ? `/tencent/${input.appId}` : `/netease/${input.appId}/${input.channel}`;
   return {
     specversion: "1.0",
-    id: await eventId(input.provider, input.appId, input.channel, input.body),
+    id: await eventId(input.provider, input.appId, input.channel, input.body, input.salt),
     source,
     type: input.type,
     time: new Date(input.timeMs).toISOString(),

@@ -1,6 +1,8 @@
 import { createApp } from "./app";
 import { consumeBatch } from "./queue/consumer";
 
+export { Lane } from "./lanes/lane";
+
 const app = createApp();
 
 export default {

@@ -32,7 +32,15 @@ async function replayMessage(env: Env, letter: DeadLetter): Promise<QueueMessage
   if (!target) throw new RelayError("CONFLICT", "the dead letter's target no longer exists");
   if (!target.enabled)
     throw new RelayError("CONFLICT", "the dead letter's target is disabled; re-enable it with PUT first");
-  return { v: 1, kind: "delivery", event: letter.event, data: letter.data, target: letter.target, attempt: 1 };
+  return {
+    v: 1,
+    kind: "delivery",
+    event: letter.event,
+    data: letter.data,
+    target: letter.target,
+    attempt: 1,
+    replay: letter.id,
+  };
 }
 
 /** Puts a dead letter back on the queue, then removes it: if the enqueue fails, the letter stays. */

@@ -3,6 +3,7 @@ import openapi from "../../schemas/openapi.json";
 import type { AppEnv } from "../context";
 import { adminAuth } from "./auth";
 import { deadLetterRoutes } from "./dead-letters";
+import { eventRoutes } from "./events";
 import { targetRoutes } from "./targets";
 
 /** The admin API, all behind the bearer token. */
@@ -10,4 +11,5 @@ export const adminRoutes = new Hono<AppEnv>()
   .use(adminAuth())
   .get("/openapi.json", (c) => c.json(openapi))
   .route("/targets", targetRoutes)
-  .route("/dead-letters", deadLetterRoutes);
+  .route("/dead-letters", deadLetterRoutes)
+  .route("/events", eventRoutes);

@@ -1,5 +1,6 @@
 import * as z from "zod/mini";
 import { Target, TargetInput } from "../config/target";
+import { DeliveryListItem, DeliveryLog, DeliveryStateSchema, LaneStatusSchema } from "../lanes/log";
 import { DeadLetter } from "../queue/dead-letters";
 
 /**
@@ -36,6 +37,18 @@ export function openApiDocument(version: string): Record<string, unknown> {
     eventId: z.optional(z.string()),
     type: z.optional(z.string()),
   });
+  const { rowsWritten: _, ...laneShape } = LaneStatusSchema.shape;
+  const TargetDelivery = z.object({
+    circuit: z.enum(["closed", "open"]),
+    pending: z.int(),
+    dead: z.int(),
+    shards: z.array(z.object(laneShape)),
+  });
+  const EventLog = z.object({
+    event: z.nullable(z.record(z.string(), z.unknown())),
+    deliveries: z.array(DeliveryLog),
+  });
+  const DeliveryPage = z.object({ items: z.array(DeliveryListItem), cursor: z.optional(z.string()) });
   const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
   const json = (s: object) => ({ "application/json": { schema: s } });
   const error = (description: string) => ({ description, content: json(ref("Error")) });
@@ -63,7 +76,8 @@ export function openApiDocument(version: string): Record<string, unknown> {
     info: {
       title: "imrelay admin API",
       version,
-      description: "Targets (customer webhook endpoints) and dead letters of an imrelay deployment.",
+      description:
+        "Targets (customer webhook endpoints), their delivery lanes' log and state, and dead letters of an imrelay deployment.",
     },
     security: [{ bearer: [] }],
     paths: {
@@ -88,9 +102,16 @@ export function openApiDocument(version: string): Record<string, unknown> {
       "/admin/targets/{id}": {
         parameters: [idParam("id", "target id, ^[a-z0-9][a-z0-9_-]{0,63}$")],
         get: {
-          summary: "Read a target (secret masked)",
+          summary: "Read a target (secret masked), with its lanes' state",
+          description:
+            "`delivery` sums the target's lanes: circuit breaker (`open` if any shard's is), backlog and dead deliveries, and per shard the breaker's detail.",
           responses: {
-            "200": { description: "the target", content: json(ref("Target")) },
+            "200": {
+              description: "the target",
+              content: json({
+                allOf: [ref("Target"), { type: "object", properties: { delivery: ref("TargetDelivery") } }],
+              }),
+            },
             "404": error("no such target"),
             ...errors,
           },
@@ -122,6 +143,41 @@ export function openApiDocument(version: string): Record<string, unknown> {
           responses: {
             "200": { description: "rotated", content: json(ref("Target")) },
             "404": error("no such target"),
+            ...errors,
+          },
+        },
+      },
+      "/admin/targets/{id}/deliveries": {
+        parameters: [idParam("id", "target id")],
+        get: {
+          summary: "A target's delivery log, newest first",
+          parameters: [
+            query("state", "only deliveries in this state", schema(DeliveryStateSchema)),
+            query("since", "only events accepted at or after this ISO 8601 time", {
+              type: "string",
+              format: "date-time",
+            }),
+            query("limit", "page size, 1–1000 (default 100)", { type: "integer" }),
+            query("cursor", "continue a previous page", { type: "string" }),
+          ],
+          responses: {
+            "200": { description: "a page", content: json(ref("DeliveryPage")) },
+            "400": error("invalid query"),
+            "404": error("no such target"),
+            ...errors,
+          },
+        },
+      },
+      "/admin/events/{id}": {
+        parameters: [idParam("id", "event id, evt_ and 32 hex digits")],
+        get: {
+          summary: "What happened to one event at every target",
+          description:
+            "`event` is the CloudEvent as delivered, or null once its payload was pruned; one entry in `deliveries` per target whose lane knows the event, with every attempt.",
+          responses: {
+            "200": { description: "the event's deliveries", content: json(ref("EventLog")) },
+            "400": error("not an event id"),
+            "404": error("no lane knows this event"),
             ...errors,
           },
         },
@@ -231,6 +287,9 @@ export function openApiDocument(version: string): Record<string, unknown> {
         Target: schema(StoredTarget),
         DeadLetter: schema(DeadLetter),
         DeadLetterSummary: schema(Summary),
+        TargetDelivery: schema(TargetDelivery),
+        EventLog: schema(EventLog),
+        DeliveryPage: schema(DeliveryPage),
         Error: schema(ErrorBody),
       },
     },

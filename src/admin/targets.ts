@@ -1,10 +1,45 @@
 import { Hono } from "hono";
+import * as z from "zod/mini";
 import { deleteTarget, getTarget, listTargets, putTarget } from "../config/store";
 import { type Target, TargetId, TargetInput, withRotatedSecret } from "../config/target";
 import type { AppEnv } from "../context";
 import { generateSecret } from "../delivery/signature";
 import { RelayError } from "../errors";
+import type { Lane } from "../lanes/lane";
+import { DeliveryStateSchema, type LaneSummary } from "../lanes/log";
+import { targetLanes } from "../lanes/route";
 import { invalid, readJson } from "./validate";
+
+/** Retire calls per lane in one DELETE; a lane with more left keeps writing its dead letters from its alarm. */
+const RETIRE_CALLS = 10;
+
+const DeliveriesQuery = z.object({
+  state: z.optional(DeliveryStateSchema),
+  since: z.optional(z.iso.datetime({ offset: true })),
+  limit: z.optional(z.pipe(z.string().check(z.regex(/^\d{1,4}$/)), z.transform(Number))),
+  cursor: z.optional(z.string().check(z.regex(/^\d{1,15}\.evt_[0-9a-f]{32}$/))),
+});
+
+/** Calls a lane's `retire` until it has written all it owes, or the request's subrequest budget is near. */
+async function retireLane(lane: DurableObjectStub<Lane>): Promise<number> {
+  let remaining = 0;
+  for (let call = 0; call < RETIRE_CALLS; call++) {
+    ({ remaining } = await lane.retire());
+    if (remaining === 0) break;
+  }
+  return remaining;
+}
+
+/** The target's delivery state from its lanes: circuit breaker and backlog, per shard and in sum. */
+async function laneState(env: Env, id: string, target: Target) {
+  const shards = await Promise.all(targetLanes(env, { id, lanes: target.lanes }).map((lane) => lane.status()));
+  return {
+    circuit: shards.some((s) => s.circuit === "open") ? "open" : "closed",
+    pending: shards.reduce((n, s) => n + s.pending, 0),
+    dead: shards.reduce((n, s) => n + s.dead, 0),
+    shards: shards.map(({ rowsWritten: _, ...s }) => s),
+  };
+}
 
 /**
  * Secrets are write-only: read back, only the secret's last 4 characters show (enough to tell a rotation
@@ -38,7 +73,31 @@ export const targetRoutes = new Hono<AppEnv>()
     const id = targetId(c.req.param("id"));
     const target = await getTarget(c.env.TARGETS, id);
     if (!target) throw new RelayError("NOT_FOUND", "no such target");
-    return c.json(masked(id, target));
+    return c.json({ ...masked(id, target), delivery: await laneState(c.env, id, target) });
+  })
+  .get("/:id/deliveries", async (c) => {
+    const id = targetId(c.req.param("id"));
+    const parsed = DeliveriesQuery.safeParse(c.req.query());
+    if (!parsed.success) throw invalid("INVALID_REQUEST", "invalid query", parsed.error.issues);
+    const { state, since, limit = 100, cursor } = parsed.data;
+    if (limit < 1 || limit > 1000) throw new RelayError("INVALID_REQUEST", "limit must be between 1 and 1000");
+    const target = await getTarget(c.env.TARGETS, id);
+    if (!target) throw new RelayError("NOT_FOUND", "no such target");
+    const [at, eventId] = cursor ? cursor.split(".", 2) : [];
+    const before = at && eventId ? { at: Number(at), id: eventId } : undefined;
+    const query = { state, sinceMs: since ? Date.parse(since) : undefined, before, limit };
+    // Each shard pages newest first on (createdAt, event id); merged, the first `limit` are this page.
+    const pages = await Promise.all(targetLanes(c.env, { id, lanes: target.lanes }).map((lane) => lane.list(query)));
+    const rows: LaneSummary[] = pages
+      .flat()
+      .sort((a, b) => b.createdAt - a.createdAt || (a.event < b.event ? 1 : a.event > b.event ? -1 : 0));
+    const page = rows.slice(0, limit);
+    const last = page[page.length - 1];
+    const more = rows.length > limit || pages.some((p) => p.length === limit);
+    return c.json({
+      items: page.map(({ createdAt: _, ...item }) => item),
+      ...(more && last && { cursor: `${last.createdAt}.${last.event}` }),
+    });
   })
   .put("/:id", async (c) => {
     const id = targetId(c.req.param("id"));
@@ -80,8 +139,14 @@ export const targetRoutes = new Hono<AppEnv>()
   })
   .delete("/:id", async (c) => {
     const id = targetId(c.req.param("id"));
-    if (!(await getTarget(c.env.TARGETS, id))) throw new RelayError("NOT_FOUND", "no such target");
+    const target = await getTarget(c.env.TARGETS, id);
+    if (!target) throw new RelayError("NOT_FOUND", "no such target");
+    // Lanes first: if one cannot retire, the target stays, and the operator can simply retry the DELETE.
+    const left = await Promise.all(targetLanes(c.env, { id, lanes: target.lanes }).map(retireLane));
     await deleteTarget(c.env.TARGETS, id);
+    const remaining = left.reduce((n, r) => n + r, 0);
+    if (remaining > 0)
+      c.get("log").warn("target deleted; its lanes still write dead letters", { target: id, remaining });
     c.get("log").info("target deleted", { target: id });
     return c.body(null, 204);
   });

@@ -15,9 +15,22 @@ export function targetKey(id: string): string {
 
 /** Reads one target; undefined when absent (or unreadable, which is logged by the caller's validation). */
 export async function getTarget(kv: KVNamespace, id: string): Promise<Target | undefined> {
+  const found = await readTarget(kv, id);
+  return found.kind === "ok" ? found.target : undefined;
+}
+
+/** A stored target, told apart from a missing one and from one that no longer passes its schema. */
+export type TargetLookup = { kind: "ok"; target: TargetWithId } | { kind: "missing" } | { kind: "invalid" };
+
+/**
+ * Reads one target. A stored value that fails the schema is `invalid`, not missing: its deliveries must wait for
+ * an operator to fix it, never be dropped as if it had been deleted.
+ */
+export async function readTarget(kv: KVNamespace, id: string): Promise<TargetLookup> {
   const value = await kv.get(targetKey(id), "json");
+  if (value === null) return { kind: "missing" };
   const parsed = TargetSchema.safeParse(value);
-  return parsed.success ? parsed.data : undefined;
+  return parsed.success ? { kind: "ok", target: { ...parsed.data, id } } : { kind: "invalid" };
 }
 
 /** Writes a target (whole document). */

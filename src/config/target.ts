@@ -6,6 +6,11 @@ import { parseSecret } from "../delivery/signature";
  * This schema is the single source of truth; `schemas/target.json` is generated from it.
  */
 
+/** A lane's Durable Object request may hold 6 outgoing connections at once, as any Workers request. */
+export const LANE_CONNECTIONS = 6;
+/** Lane shards per target. */
+export const MAX_LANES = 16;
+
 /** Target ids appear in KV keys and dead-letter ids, so they are restricted to a URL- and key-safe alphabet. */
 export const TargetId = z
   .string()
@@ -85,6 +90,12 @@ export const TargetInput = z.strictObject({
   enabled: z.optional(z.boolean()),
   headers: z.optional(z.record(HeaderName, HeaderValue)),
   timeoutMs: z.optional(z.int().check(z.minimum(100), z.maximum(60_000))),
+  /** Deliveries in flight at once, across the target's lanes (each lane holds at most 6). Default 6. */
+  maxInFlight: z.optional(z.int().check(z.minimum(1), z.maximum(MAX_LANES * LANE_CONNECTIONS))),
+  /** Upper bound on deliveries started per second, across the target's lanes. Default: unlimited. */
+  ratePerSecond: z.optional(z.number().check(z.gt(0), z.lte(10_000))),
+  /** Shards of the target's delivery lane, for a target that needs more than one lane sustains. Default 1. */
+  lanes: z.optional(z.int().check(z.minimum(1), z.maximum(MAX_LANES))),
 });
 export type TargetInput = z.infer<typeof TargetInput>;
 

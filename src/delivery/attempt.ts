@@ -1,4 +1,5 @@
 import { signingSecrets, type TargetWithId } from "../config/target";
+import { concatBytes } from "../crypto";
 import type { AttemptResult } from "./classify";
 import { sign } from "./signature";
 
@@ -8,7 +9,8 @@ const USER_AGENT = "imrelay/0.1 (+https://github.com/imrelay/imrelay)";
 /**
  * One HTTP delivery of an event to a target, as a Standard Webhooks request carrying a CloudEvent in structured
  * mode. Redirects are not followed (a redirect is a misconfiguration to retry and surface, and following one
- * would send the signed body to a URL nobody validated). The response body is discarded unread.
+ * would send the signed body to a URL nobody validated). Of a failing answer the first 512 bytes are kept for the
+ * delivery log; the rest of any answer is discarded unread.
  */
 export async function attemptDelivery(
   target: TargetWithId,
@@ -34,12 +36,39 @@ export async function attemptDelivery(
       redirect: "manual",
       signal: AbortSignal.timeout(target.timeoutMs ?? timeoutMs),
     });
+    const ok = res.status >= 200 && res.status <= 299;
+    const start = ok ? undefined : await bodyStart(res);
     await res.body?.cancel();
-    return { kind: "response", status: res.status, retryAfter: res.headers.get("retry-after") };
+    return { kind: "response", status: res.status, retryAfter: res.headers.get("retry-after"), body: start };
   } catch (err) {
     if (err instanceof Error && (err.name === "TimeoutError" || err.name === "AbortError")) return { kind: "timeout" };
     return { kind: "network", message: err instanceof Error ? err.message.slice(0, 200) : "fetch failed" };
   }
+}
+
+const RESPONSE_BYTES = 512;
+const decoder = new TextDecoder();
+
+/** The first {@link RESPONSE_BYTES} bytes of a body as text; a receiver's error page is often the only clue. */
+async function bodyStart(res: Response): Promise<string | undefined> {
+  const reader = res.body?.getReader();
+  if (!reader) return undefined;
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  try {
+    while (size < RESPONSE_BYTES) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+      size += value.byteLength;
+    }
+  } catch {
+    // A connection dropped mid-body still leaves its status to classify.
+  } finally {
+    reader.releaseLock();
+  }
+  if (size === 0) return undefined;
+  return decoder.decode(concatBytes(chunks).slice(0, RESPONSE_BYTES));
 }
 
 /** Runs `fn` over `items` with at most `limit` in flight: Workers allow 6 open connections per invocation, and a

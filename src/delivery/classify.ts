@@ -4,7 +4,12 @@
 
 /** What happened when we tried to deliver. */
 export type AttemptResult =
-  | { kind: "response"; status: number; retryAfter: string | null }
+  | {
+      kind: "response";
+      status: number;
+      retryAfter: string | null /** Start of a failing answer's body. */;
+      body?: string;
+    }
   | { kind: "timeout" }
   | { kind: "network"; message: string };
 

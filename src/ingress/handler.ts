@@ -33,7 +33,7 @@ async function respond(channel: Channel, req: Request, url: URL, env: Env, reque
   const log = createLogger({ requestId, provider: channel.provider, channel: channel.channel }, logLevel(env));
   try {
     const nowMs = Date.now();
-    const { appId, body } = await channel.authenticate(req, url, env, nowMs);
+    const { appId, body, requestTime } = await channel.authenticate(req, url, env, nowMs);
     const { text, payload } = parseJsonObject(body);
     if (channel.isProbe(payload)) {
       log.info("address check answered", { appId });
@@ -43,6 +43,7 @@ async function respond(channel: Channel, req: Request, url: URL, env: Env, reque
     const entry = lookup(channel.catalogue, key);
     const result = entry?.schema.safeParse(payload);
     const schemaValid = result?.success === true;
+    const ownTime = channel.eventTime(payload);
     const event = await buildEvent({
       provider: channel.provider,
       channel: channel.channel,
@@ -50,7 +51,8 @@ async function respond(channel: Channel, req: Request, url: URL, env: Env, reque
       body,
       providerEvent: channel.providerEvent(key),
       type: channel.eventType(key, payload),
-      timeMs: channel.eventTime(payload) ?? nowMs,
+      timeMs: ownTime ?? nowMs,
+      salt: ownTime === undefined ? (requestTime ?? String(nowMs)) : undefined,
       schemaValid,
       attributes: channel.attributes?.(url),
     });

@@ -6,7 +6,12 @@ import type { CatalogueEntry } from "./fields";
 export type ProviderName = "tencent" | "netease";
 
 /** Who sent a callback, once its credentials have been checked against the raw request. */
-export type Authenticated = { appId: string; body: Uint8Array };
+export type Authenticated = {
+  appId: string;
+  body: Uint8Array;
+  /** The provider's own request time (Tencent `RequestTime`, NetEase `CurTime`), as sent. */
+  requestTime?: string;
+};
 
 /**
  * One callback endpoint of one provider. Each provider folder exports one of these per channel; the generic

@@ -1,10 +1,10 @@
 /**
- * Retry timing for failed deliveries, expressed in whole seconds because that is what
- * Cloudflare Queues' `retry({ delaySeconds })` accepts.
+ * Retry timing for failed deliveries, in whole seconds. A lane schedules its retries with its own alarm, so they
+ * are not bound by the Queue's 12-hour delay cap.
  */
 
-/** The largest delay Cloudflare Queues accept for a message retry (12 hours). */
-export const MAX_DELAY_SECONDS = 43200;
+/** The longest single delay: a scheduled retry or a target's `Retry-After` (1 day). */
+export const MAX_DELAY_SECONDS = 86_400;
 
 /** Delay before each retry, in seconds: ~5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h (Svix-like, ~27 h total). */
 export const DEFAULT_RETRY_SCHEDULE: readonly number[] = [5, 300, 1800, 7200, 18000, 36000, 36000];
@@ -33,7 +33,7 @@ export function parseRetrySchedule(text: string | undefined): number[] {
     if (!/^\d+$/.test(entry)) throw new Error(`${position} "${entry}" is not a non-negative integer`);
     const seconds = Number(entry);
     if (seconds > MAX_DELAY_SECONDS) {
-      throw new Error(`${position} "${entry}" exceeds the ${MAX_DELAY_SECONDS} s queue delay limit`);
+      throw new Error(`${position} "${entry}" exceeds the ${MAX_DELAY_SECONDS} s delay limit`);
     }
     return seconds;
   });

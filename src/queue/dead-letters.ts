@@ -49,10 +49,12 @@ export async function putDeadLetter(
   kv: KVNamespace,
   entry: Omit<DeadLetter, "id" | "deadAt">,
   nowMs: number = Date.now(),
+  /** Makes the id deterministic, so a write repeated after a failure overwrites instead of duplicating. */
+  unique?: string,
 ): Promise<string> {
   const scope =
     entry.kind === "delivery" && entry.target ? entry.target : entry.kind === "event" ? EVENT_SCOPE : MALFORMED_SCOPE;
-  const id = newId(scope, nowMs);
+  const id = unique ? `${scope}.${String(nowMs).padStart(13, "0")}.${unique}` : newId(scope, nowMs);
   const value: DeadLetter = { ...entry, id, deadAt: new Date(nowMs).toISOString() };
   const summary: DeadLetterSummary = {
     id,

@@ -5,8 +5,7 @@ import { EventEnvelope } from "../event";
 /**
  * What travels on the queue, versioned so a deploy can change the shape while old messages drain.
  * - `event`: a new event from the ingress; the consumer fans it out to every matching target.
- * - `delivery`: one (event, target) pair that failed, or was deferred, and is retried on its own, so a failing
- *   target never causes a re-send to a target that already has the event.
+ * - `delivery`: one (event, target) pair an operator replays; it reaches that target's lane only.
  * Both carry the event's attributes and its `data` as the raw JSON text of the callback body.
  */
 const data = z.string().check(z.minLength(2));
@@ -18,8 +17,10 @@ export const QueueMessage = z.discriminatedUnion("kind", [
     event: EventEnvelope,
     data,
     target: TargetId,
-    /** The attempt number this message makes when first read (1 = first try). */
+    /** Kept for messages enqueued before delivery lanes; lanes count attempts themselves. */
     attempt: z.int().check(z.minimum(1)),
+    /** An operator's replay: the dead letter's id. A lane re-delivers an event once per replay id. */
+    replay: z.optional(z.string().check(z.minLength(1), z.maxLength(128))),
   }),
 ]);
 export type QueueMessage = z.infer<typeof QueueMessage>;

@@ -16,6 +16,7 @@ import {
   split,
   stubFetch,
 } from "../helpers/consumer-harness";
+import { lane, settle } from "../helpers/lanes";
 
 const URL_A = "https://a.example.test/hook";
 
@@ -221,6 +222,7 @@ describe("admin API: targets", () => {
 
     const { calls } = stubFetch({ [URL_A]: 200 });
     await runBatch(consumerEnv().env, [{ body: eventMessage(await makeEvent()) }]);
+    await settle(lane("a"));
     const req = calls[0];
     if (!req) throw new Error("no delivery");
     const headers = {
@@ -442,7 +444,7 @@ describe("admin API: dead letters", () => {
     });
   }
 
-  it("replays a dead letter with 202 as an attempt-1 delivery without delay, and deletes it", async () => {
+  it("replays a dead letter with 202 as a delivery carrying its id as the replay id, without delay, and deletes it", async () => {
     await putTarget(env.TARGETS, "a", makeTarget(URL_A));
     const event = await makeEvent();
     const id = await putDeadLetter(env.TARGETS, letterOf(event, "a"), T0);
@@ -454,7 +456,7 @@ describe("admin API: dead letters", () => {
     expect(await res.json()).toMatchObject({ replayed: id, eventId: event.id, target: "a" });
     expect(admin.queue.sent).toEqual([
       {
-        body: { v: 1, kind: "delivery", ...split(event), target: "a", attempt: 1 },
+        body: { v: 1, kind: "delivery", ...split(event), target: "a", attempt: 1, replay: id },
         options: { contentType: "text", delaySeconds: 0 },
       },
     ]);
@@ -536,8 +538,8 @@ describe("admin API: dead letters", () => {
     expect(report.skipped).toEqual([]);
     expect(report.more).toBe(false);
     expect(admin.queue.sent.map((s) => s.body)).toEqual([
-      { v: 1, kind: "delivery", ...split(event), target: "a", attempt: 1 },
-      { v: 1, kind: "delivery", ...split(event), target: "a", attempt: 1 },
+      { v: 1, kind: "delivery", ...split(event), target: "a", attempt: 1, replay: newA1 },
+      { v: 1, kind: "delivery", ...split(event), target: "a", attempt: 1, replay: newA2 },
     ]);
     expect(admin.queue.sent.every((s) => s.options?.delaySeconds === 0)).toBe(true);
     expect(await getDeadLetter(env.TARGETS, newA1)).toBeUndefined();

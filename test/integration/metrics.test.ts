@@ -1,4 +1,4 @@
-import { env } from "cloudflare:test";
+import { env, runInDurableObject } from "cloudflare:test";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { putTarget } from "../../src/config/store";
 import { relayWithFakeQueue } from "../helpers/app";
@@ -11,6 +11,7 @@ import {
   runBatch,
   stubFetch,
 } from "../helpers/consumer-harness";
+import { lane, runAlarm, uniqueTarget } from "../helpers/lanes";
 import { neteaseRequest } from "../helpers/requests";
 
 /** An Analytics Engine dataset that records its data points. */
@@ -46,13 +47,23 @@ describe("metrics (optional Analytics Engine binding)", () => {
     ]);
   });
 
-  it("counts deliveries and retries per target outcome in the consumer", async () => {
+  it("counts deliveries and retries per target outcome in the lanes", async () => {
     const { points, dataset } = fakeDataset();
-    await putTarget(env.TARGETS, "ok", makeTarget("https://ok.example.test/"));
-    await putTarget(env.TARGETS, "down", makeTarget("https://down.example.test/"));
+    const ok = uniqueTarget("ok");
+    const down = uniqueTarget("down");
+    await putTarget(env.TARGETS, ok, makeTarget("https://ok.example.test/"));
+    await putTarget(env.TARGETS, down, makeTarget("https://down.example.test/"));
     stubFetch({ "https://ok.example.test/": 200, "https://down.example.test/": 503 });
     const event = await makeEvent();
-    await runBatch(consumerEnv({ METRICS: dataset }).env, [{ body: eventMessage(event) }]);
+    await runBatch(consumerEnv().env, [{ body: eventMessage(event) }]);
+    // A lane counts with its own env: give it the dataset, then run its alarm.
+    for (const id of [ok, down]) {
+      await runInDurableObject(lane(id), (instance) => {
+        const self = instance as unknown as { env: Env };
+        self.env = { ...self.env, METRICS: dataset };
+      });
+      await runAlarm(lane(id));
+    }
     expect(points.map((p) => p.blobs?.slice(0, 2).concat(p.blobs?.[3] ?? "")).sort()).toEqual([
       ["delivered", event.provider, ""],
       ["retried", event.provider, "HTTP 503"],

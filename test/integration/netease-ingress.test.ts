@@ -80,6 +80,18 @@ describe("NetEase ingress: accepted callbacks", () => {
     expect(c?.id).not.toBe(a?.id);
   });
 
+  it("gives two callbacks with identical bodies but no time of their own distinct ids, and a replayed request the same", async () => {
+    const relay = relayWithFakeQueue();
+    const timeless = JSON.stringify({ eventType: 8, fromAccount: "a", tid: 1 });
+    const curTime = String(Date.now());
+    await relay.fetch(await neteaseRequest(timeless, { channel: "callback", curTime }));
+    await relay.fetch(await neteaseRequest(timeless, { channel: "callback", curTime: String(Number(curTime) + 1) }));
+    await relay.fetch(await neteaseRequest(timeless, { channel: "callback", curTime }));
+    const [first, second, replayed] = relay.events();
+    expect(second?.id).not.toBe(first?.id);
+    expect(replayed?.id).toBe(first?.id);
+  });
+
   it("takes the event time from the payload's timestamp", async () => {
     const relay = relayWithFakeQueue();
     await relay.fetch(await neteaseRequest(DISMISS, { channel: "callback" }));

@@ -78,6 +78,40 @@ describe("Tencent ingress: accepted callbacks", () => {
     expect(event).not.toHaveProperty("optplatform");
   });
 
+  it("gives two identical friend deletions without EventTime distinct ids (by RequestTime), and a replayed request the same", async () => {
+    const relay = relayWithFakeQueue();
+    const body = JSON.stringify({
+      CallbackCommand: "Sns.CallbackFriendDelete",
+      PairList: [{ From_Account: "id1", To_Account: "id2" }],
+    });
+    const now = Math.floor(Date.now() / 1000);
+    const opts = { appId: TENCENT_TOKEN_APP, token: TENCENT_TOKEN };
+    await relay.fetch(await tencentRequest(body, { ...opts, requestTime: String(now) }));
+    await relay.fetch(await tencentRequest(body, { ...opts, requestTime: String(now + 1) }));
+    await relay.fetch(await tencentRequest(body, { ...opts, requestTime: String(now) }));
+    const [first, second, replayed] = relay.events();
+    expect(second?.id).not.toBe(first?.id);
+    expect(replayed?.id).toBe(first?.id);
+  });
+
+  it("gives a body with an EventTime of its own the same id whatever the RequestTime: a provider's retry is deduplicated", async () => {
+    const relay = relayWithFakeQueue();
+    const body = JSON.stringify({
+      CallbackCommand: "Group.CallbackAfterGroupDestroyed",
+      GroupId: "@TGS#1",
+      Type: "Public",
+      Owner_Account: "a",
+      Name: "g",
+      EventTime: 1670574414123,
+    });
+    const now = Math.floor(Date.now() / 1000);
+    const opts = { appId: TENCENT_TOKEN_APP, token: TENCENT_TOKEN };
+    await relay.fetch(await tencentRequest(body, { ...opts, requestTime: String(now) }));
+    await relay.fetch(await tencentRequest(body, { ...opts, requestTime: String(now + 5) }));
+    const [first, retried] = relay.events();
+    expect(retried?.id).toBe(first?.id);
+  });
+
   it("gives commands without a shared meaning a provider-scoped type", async () => {
     const relay = relayWithFakeQueue();
     const raw = fixtures.find((f) => f.command === "Group.CallbackAfterGroupFull")?.raw as string;

@@ -9,8 +9,8 @@ import {
 } from "../../src/queue/backoff";
 
 describe("constants", () => {
-  it("caps delays at the Cloudflare Queues limit of 12 hours", () => {
-    expect(MAX_DELAY_SECONDS).toBe(43200);
+  it("caps a single delay at one day: lanes retry from their own alarm, not bound by the Queue's 12 hours", () => {
+    expect(MAX_DELAY_SECONDS).toBe(86_400);
   });
 
   it("uses the documented default schedule, every entry within the cap", () => {
@@ -34,8 +34,9 @@ describe("parseRetrySchedule", () => {
     expect(parseRetrySchedule(" 5, 300 ,1800\t,0 ")).toEqual([5, 300, 1800, 0]);
   });
 
-  it("accepts a single entry and exactly 43200", () => {
-    expect(parseRetrySchedule("43200")).toEqual([43200]);
+  it("accepts a single entry, one beyond the Queue's 12-hour cap, and exactly 86400", () => {
+    expect(parseRetrySchedule("43201")).toEqual([43201]);
+    expect(parseRetrySchedule("86400")).toEqual([86400]);
   });
 
   it("accepts 50 entries and rejects 51", () => {
@@ -54,8 +55,8 @@ describe("parseRetrySchedule", () => {
     expect(() => parseRetrySchedule("5 300")).toThrow('entry 1 "5 300"');
   });
 
-  it("rejects an entry above 43200, naming it", () => {
-    expect(() => parseRetrySchedule("5,43201")).toThrow('entry 2 "43201" exceeds the 43200 s');
+  it("rejects an entry above 86400, naming it", () => {
+    expect(() => parseRetrySchedule("5,86401")).toThrow('entry 2 "86401" exceeds the 86400 s');
     expect(() => parseRetrySchedule("99999999999999999999999")).toThrow("exceeds");
   });
 
@@ -98,9 +99,9 @@ describe("withJitter", () => {
     expect(withJitter(0, () => 0.999999)).toBe(0);
   });
 
-  it("clamps to the queue delay cap", () => {
-    expect(withJitter(43200, () => 0.999999)).toBe(MAX_DELAY_SECONDS);
-    expect(withJitter(40000, () => 0.999999)).toBe(MAX_DELAY_SECONDS);
+  it("clamps to the delay cap", () => {
+    expect(withJitter(86400, () => 0.999999)).toBe(MAX_DELAY_SECONDS);
+    expect(withJitter(80000, () => 0.999999)).toBe(MAX_DELAY_SECONDS);
   });
 
   it("treats negative and NaN delays as 0", () => {
@@ -160,8 +161,8 @@ describe("retryDelay", () => {
     expect(retryDelay(300, 0)).toBe(300);
   });
 
-  it("never exceeds the queue delay cap", () => {
-    expect(retryDelay(300, 86400)).toBe(MAX_DELAY_SECONDS);
-    expect(retryDelay(50000, undefined)).toBe(MAX_DELAY_SECONDS);
+  it("never exceeds the delay cap", () => {
+    expect(retryDelay(300, 200_000)).toBe(MAX_DELAY_SECONDS);
+    expect(retryDelay(100_000, undefined)).toBe(MAX_DELAY_SECONDS);
   });
 });

@@ -3,6 +3,7 @@ import type { NeteaseApp } from "../../env";
 import { RelayError } from "../../errors";
 import { readBody } from "../../ingress/body";
 import { lookup } from "../fields";
+import type { Authenticated } from "../provider";
 
 function header(headers: Headers, name: string): string {
   // Headers are case-insensitive: NetEase's own cURL samples send `appkey`, `curtime`, `md5`, `checksum`.
@@ -26,7 +27,7 @@ export async function authenticateNetease(
   apps: Readonly<Record<string, NeteaseApp>>,
   windowSeconds: number,
   nowMs: number,
-): Promise<{ appId: string; body: Uint8Array }> {
+): Promise<Authenticated> {
   const appKey = header(req.headers, "AppKey");
   const curTime = header(req.headers, "CurTime");
   const md5 = header(req.headers, "MD5");
@@ -52,5 +53,5 @@ export async function authenticateNetease(
       skewSeconds: Math.round(skew),
     });
   }
-  return { appId: appKey, body };
+  return { appId: appKey, body, requestTime: curTime };
 }

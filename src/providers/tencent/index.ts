@@ -24,7 +24,8 @@ export const tencent: Channel = {
       settings(env).tencentWindowSeconds,
       nowMs,
     );
-    return { appId, body: await readBody(req) };
+    const requestTime = singleParam(url.searchParams, "RequestTime");
+    return { appId, body: await readBody(req), ...(requestTime !== undefined && { requestTime }) };
   },
 
   identify(payload, url) {

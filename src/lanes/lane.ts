@@ -1,0 +1,428 @@
+import { DurableObject } from "cloudflare:workers";
+import { disableTarget, readTarget, type TargetLookup } from "../config/store";
+import { LANE_CONNECTIONS, type TargetWithId } from "../config/target";
+import { attemptDelivery, mapLimit } from "../delivery/attempt";
+import { type AttemptResult, classify, type Verdict } from "../delivery/classify";
+import { type Settings, settings } from "../env";
+import { type EventEnvelope, serializeEvent } from "../event";
+import { createLogger, type Logger, logLevel } from "../log";
+import { count } from "../metrics";
+import { parseRetryAfter, retryDelay, withJitter } from "../queue/backoff";
+import { putDeadLetter } from "../queue/dead-letters";
+import { afterAttempt, allowance, type Circuit } from "./circuit";
+import type { DeliveryView, LaneStatus, LaneSummary, ListQuery } from "./log";
+import { type AttemptRecord, type DeliveryRow, type LaneItem, LaneStore, type Next } from "./store";
+
+/** An alarm run stops starting deliveries after this long, and re-arms: one run never holds the lane for long. */
+const RUN_MS = 30_000;
+/** Rows read per round of an alarm run. */
+const ROUND_ROWS = 50;
+/** How long to wait before retrying a KV write the lane owes, or re-reading a target that fails its schema. */
+const INFRA_RETRY_MS = 30_000;
+/** How long after the consumer last saw the target a missing KV read is not yet believed (KV's propagation). */
+const KV_SETTLE_MS = 60_000;
+/** Finished records pruned per alarm run. */
+const PRUNE_ROWS = 500;
+
+/** Who a lane is: its target and shard, recorded on first contact (an alarm has no caller to say it). */
+type Identity = { target: string; shard: number };
+
+/**
+ * A delivery lane: the one place a target's deliveries live. A SQLite-backed Durable Object per (target, shard)
+ * that the queue consumer hands events to and that delivers them on its own schedule, driven by one alarm set to
+ * the earliest due row. A target that hangs or fails fills only its own lane: it holds its own connections, its
+ * own alarm and its own retry schedule, and nothing else waits for it.
+ *
+ * Every method is idempotent on the event id: the consumer may call `accept` again after a lost answer, and an
+ * alarm may run twice (alarms are at-least-once).
+ */
+export class Lane extends DurableObject<Env> {
+  private readonly store: LaneStore;
+  /** The target as last seen, from the consumer or KV; re-read from KV once older than the targets cache TTL. */
+  private target: { lookup: TargetLookup; at: number } | undefined;
+  /** When the next delivery may start under the target's `ratePerSecond`. */
+  private nextStartAt = 0;
+  /** When the consumer last handed this lane events (and so its target); see KV_SETTLE_MS. */
+  private seenAt = 0;
+  /** Set after a KV write the lane owes failed, or while its target fails its schema: wait before trying again. */
+  private holdUntil = 0;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.store = new LaneStore(ctx.storage);
+    void ctx.blockConcurrencyWhile(async () => this.store.migrate());
+  }
+
+  /**
+   * Takes a batch's events for this lane. They are in the lane's storage when this resolves, so the consumer may
+   * ack them: from here on the lane owns their delivery.
+   */
+  async accept(
+    target: TargetWithId,
+    shard: number,
+    items: LaneItem[],
+  ): Promise<{ accepted: number; duplicates: number }> {
+    const nowMs = Date.now();
+    this.identify({ target: target.id, shard });
+    this.target = { lookup: { kind: "ok", target }, at: nowMs };
+    this.seenAt = nowMs;
+    const result = this.store.accept(items, nowMs);
+    if (result.accepted > 0) await this.arm(nowMs);
+    return result;
+  }
+
+  /** The delivery log entry of one event, or undefined when this lane does not know it. */
+  async lookup(eventId: string): Promise<DeliveryView | undefined> {
+    const found = this.store.get(eventId);
+    if (!found) return undefined;
+    const { row, attempts } = found;
+    return {
+      target: this.identity()?.target ?? "",
+      event: row.envelope === null || row.data === null ? null : { envelope: row.envelope, data: row.data },
+      state: row.state,
+      attempts: attempts.map((a) => ({
+        at: new Date(a.at).toISOString(),
+        ...(a.status !== null && { status: a.status }),
+        durationMs: a.duration_ms,
+        ...(a.error !== null && { error: a.error }),
+        ...(a.response !== null && { response: a.response }),
+      })),
+      ...(row.state === "pending" && row.next_at !== null && { nextAttemptAt: new Date(row.next_at).toISOString() }),
+    };
+  }
+
+  /** A page of this lane's delivery log, newest first. */
+  async list(query: ListQuery): Promise<LaneSummary[]> {
+    return this.store.list(query).map((row) => ({
+      event: row.event_id,
+      type: row.type,
+      state: row.state,
+      attempts: row.attempts,
+      createdAt: row.created_at,
+      ...(row.last_status !== null && { lastStatus: row.last_status }),
+      ...(row.last_at !== null && { lastAttemptAt: new Date(row.last_at).toISOString() }),
+      ...(row.state === "pending" && row.next_at !== null && { nextAttemptAt: new Date(row.next_at).toISOString() }),
+    }));
+  }
+
+  /**
+   * Retires the lane when its target is deleted: every pending delivery becomes a dead letter (replayable if the
+   * target comes back), and once they are all in KV the lane forgets everything, so a new target with the same id
+   * starts with a clean log and dedupe memory. Writes at most a budget's worth of dead letters per call; the
+   * caller calls again while `remaining` > 0. Throws, leaving everything in place, when KV fails.
+   */
+  async retire(): Promise<{ remaining: number }> {
+    const id = this.identity();
+    if (!id) return { remaining: 0 };
+    return { remaining: await this.retireSteps(id.target, Math.max(1, settings(this.env).subrequestBudget - 2)) };
+  }
+
+  private async retireSteps(target: string, limit: number): Promise<number> {
+    this.store.killPending("target deleted", Date.now());
+    this.store.forgetFinished();
+    await this.writeDeadLetters(target, limit, true);
+    const remaining = this.store.unwrittenDeadLetters(1).length;
+    if (remaining === 0) {
+      await this.ctx.storage.deleteAlarm();
+      await this.ctx.storage.deleteAll();
+      this.store.migrate();
+      this.target = undefined;
+      this.holdUntil = 0;
+    }
+    return remaining;
+  }
+
+  /** The lane's circuit breaker and backlog, for the admin API and the bench. */
+  async status(): Promise<LaneStatus> {
+    const circuit = this.store.circuit();
+    return {
+      circuit: circuit.state,
+      consecutiveFailures: circuit.failures,
+      ...(circuit.openedAt !== undefined && { openedAt: new Date(circuit.openedAt).toISOString() }),
+      ...(circuit.state === "open" &&
+        circuit.probeAt !== undefined && { nextProbeAt: new Date(circuit.probeAt).toISOString() }),
+      ...this.store.counts(),
+      rowsWritten: this.store.rowsWritten,
+    };
+  }
+
+  /** The alarm run under way. Runs never overlap: one that starts while another is under way waits for it. */
+  private running: Promise<void> = Promise.resolve();
+
+  override async alarm(): Promise<void> {
+    const run = this.running.then(() => this.run());
+    this.running = run.catch(() => undefined);
+    await run;
+  }
+
+  private async run(): Promise<void> {
+    const id = this.identity();
+    if (!id) return;
+    const cfg = settings(this.env);
+    const log = createLogger({ target: id.target, shard: id.shard }, logLevel(this.env));
+    const started = Date.now();
+    // Every fetch and KV call of this run shares the invocation's subrequest budget.
+    let budget = Math.max(2, cfg.subrequestBudget - 2);
+    try {
+      budget -= await this.settleOwed(id, budget, log);
+      const lookup = await this.resolveTarget(id.target, cfg, started);
+      budget -= lookup.operations;
+      const found = lookup.lookup;
+      if (found.kind === "missing" && Date.now() - this.seenAt < KV_SETTLE_MS) {
+        // KV is eventually consistent: a target the consumer handed us moments ago may not read back yet here.
+        this.holdUntil = Date.now() + INFRA_RETRY_MS;
+      } else if (found.kind === "missing") {
+        const pending = this.store.counts().pending;
+        const remaining = await this.retireSteps(id.target, budget);
+        log.warn("target deleted; its pending deliveries are dead-lettered", { deliveries: pending, remaining });
+        if (remaining === 0) return;
+      } else if (found.kind === "invalid") {
+        // Never dropped as if deleted: the deliveries wait for an operator to fix the stored target.
+        log.error("target fails its schema; deliveries wait until it is fixed", {});
+        this.holdUntil = Date.now() + INFRA_RETRY_MS;
+      } else if (!found.target.enabled) {
+        const n = this.store.killPending("target disabled", Date.now());
+        if (n > 0) log.warn("target disabled; its pending deliveries are dead-lettered", { deliveries: n });
+      } else {
+        budget -= await this.deliverDue(found.target, cfg, log, started, budget);
+      }
+      await this.settleOwed(id, budget, log);
+      const nowMs = Date.now();
+      this.store.prune(nowMs - cfg.deliveryLogRetentionMs, nowMs - keepMs(cfg), PRUNE_ROWS);
+    } catch (err) {
+      // Thrown only when neither KV nor memory knows the target, or storage failed: nothing was lost, and the
+      // next run, after a pause, tries again. Not rethrown: the runtime's own alarm retries give up after six.
+      log.error("lane run failed; will retry", { reason: String(err) });
+      this.holdUntil = Date.now() + INFRA_RETRY_MS;
+    } finally {
+      await this.arm(Date.now());
+    }
+  }
+
+  /** Delivers what is due, in rounds, until nothing is due, the run's time or budget is spent, or the circuit opens. */
+  private async deliverDue(
+    target: TargetWithId,
+    cfg: Settings,
+    log: Logger,
+    started: number,
+    budget: number,
+  ): Promise<number> {
+    const lanes = target.lanes ?? 1;
+    const connections = Math.min(LANE_CONNECTIONS, Math.ceil((target.maxInFlight ?? LANE_CONNECTIONS) / lanes));
+    const rate = target.ratePerSecond === undefined ? undefined : target.ratePerSecond / lanes;
+    let spent = 0;
+    let gone = false;
+    while (!gone && spent < budget && Date.now() - started < RUN_MS) {
+      const allowed = allowance(this.store.circuit(), Date.now());
+      if (allowed === "none") break;
+      const rows = this.store.due(Date.now(), allowed === "probe" ? 1 : Math.min(ROUND_ROWS, budget - spent));
+      if (rows.length === 0) break;
+      spent += rows.length;
+      await mapLimit(rows, connections, async (row) => {
+        // The circuit may open, a 410 arrive or the run's time end while this round is under way: the rest stay
+        // pending for the next run.
+        if (gone || Date.now() - started >= RUN_MS) return;
+        if (allowed === "all" && allowance(this.store.circuit(), Date.now()) === "none") return;
+        await this.waitForRate(rate);
+        gone = (await this.deliverOne(target, row, cfg, log)) || gone;
+      });
+    }
+    return spent;
+  }
+
+  /** One attempt of one delivery and its record. Returns whether the target answered 410 Gone. */
+  private async deliverOne(target: TargetWithId, row: DeliveryRow, cfg: Settings, log: Logger): Promise<boolean> {
+    if (row.envelope === null || row.data === null) {
+      this.store.recordAttempt(
+        row.event_id,
+        { at: Date.now(), durationMs: 0, error: "payload missing" },
+        {
+          state: "dead",
+          reason: "payload missing",
+        },
+      );
+      return false;
+    }
+    const event = JSON.parse(row.envelope) as EventEnvelope;
+    const at = Date.now();
+    const result = await attemptDelivery(target, event.id, serializeEvent(event, row.data), cfg.deliveryTimeoutMs);
+    const finished = Date.now();
+    const verdict = classify(result);
+    const next = plan(row, verdict, result, cfg, finished);
+    this.store.recordAttempt(row.event_id, attemptRecord(result, verdict, at, finished - at), next);
+    this.store.setCircuit(this.circuitAfter(verdict, finished, cfg, log));
+
+    const status = result.kind === "response" ? result.status : undefined;
+    const fields = { eventId: event.id, type: event.type, attempt: row.attempts + 1, status };
+    const counted = (outcome: Parameters<typeof count>[1], detail = "") =>
+      count(this.env, outcome, event.provider, event.type, detail);
+    if (next.state === "delivered") {
+      log.info("delivered", fields);
+      counted("delivered");
+    } else if (verdict.outcome === "gone") {
+      log.warn("target answered 410 Gone; disabling it", fields);
+      counted("disabled", "HTTP 410");
+      this.store.setPendingDisable(`answered 410 Gone at ${new Date(finished).toISOString()}`);
+      this.store.killPending("target disabled (HTTP 410)", finished);
+      return true;
+    } else if (next.state === "dead") {
+      log.warn("retries exhausted; dead-lettered", { ...fields, reason: next.reason });
+      counted("dead_lettered", next.reason);
+    } else {
+      log.warn("delivery failed; will retry", { ...fields, reason: attemptError(result, verdict), at: next.nextAt });
+      counted("retried", attemptError(result, verdict));
+    }
+    return false;
+  }
+
+  private circuitAfter(verdict: Verdict, nowMs: number, cfg: Settings, log: Logger): Circuit {
+    const before = this.store.circuit();
+    const after = afterAttempt(before, verdict.outcome !== "retry", nowMs, {
+      threshold: cfg.circuitBreakerFailures,
+      probeSeconds: cfg.circuitProbeSeconds,
+    });
+    if (before.state !== after.state) {
+      log.warn(after.state === "open" ? "circuit opened" : "circuit closed", { failures: before.failures });
+    }
+    return after;
+  }
+
+  /** Writes the dead letters and the 410 disable that the lane owes KV. Returns the KV operations used. */
+  private async settleOwed(id: Identity, budget: number, log: Logger): Promise<number> {
+    if (Date.now() < this.holdUntil) return 0;
+    let used = 0;
+    try {
+      const reason = this.store.pendingDisable();
+      if (reason !== undefined) {
+        used += 2;
+        await disableTarget(this.env.TARGETS, id.target, reason);
+        this.store.setPendingDisable(undefined);
+        this.target = undefined;
+      }
+      used += await this.writeDeadLetters(id.target, Math.max(0, budget - used), false);
+    } catch (err) {
+      // Kept in the lane's storage, and written on a later run: a KV outage never loses a dead letter.
+      log.error("could not write to KV; will retry", { reason: String(err) });
+      this.holdUntil = Date.now() + INFRA_RETRY_MS;
+    }
+    return used;
+  }
+
+  /**
+   * Writes up to `limit` owed dead letters to KV, each under an id derived from the event and the time it died,
+   * so a write repeated after a failure overwrites itself. Throws on the first failed write.
+   */
+  private async writeDeadLetters(target: string, limit: number, remove: boolean): Promise<number> {
+    const rows = this.store.unwrittenDeadLetters(limit);
+    for (const row of rows) {
+      const event = row.envelope === null ? undefined : (JSON.parse(row.envelope) as EventEnvelope);
+      await putDeadLetter(
+        this.env.TARGETS,
+        {
+          kind: "delivery",
+          target,
+          event,
+          data: row.data ?? undefined,
+          lastStatus: row.last_status ?? undefined,
+          lastError: row.last_error ?? "dead",
+          attempts: row.attempts,
+        },
+        row.updated_at,
+        row.event_id.slice(4),
+      );
+      if (remove) this.store.forget(row.event_id);
+      else this.store.markDeadLetterWritten(row.event_id);
+    }
+    return rows.length;
+  }
+
+  /** The target, from what the consumer last passed or from KV once that is older than the cache TTL. */
+  private async resolveTarget(
+    targetId: string,
+    cfg: Settings,
+    nowMs: number,
+  ): Promise<{ lookup: TargetLookup; operations: number }> {
+    if (this.target && nowMs - this.target.at < Math.max(cfg.targetsCacheTtlMs, 1)) {
+      return { lookup: this.target.lookup, operations: 0 };
+    }
+    try {
+      const lookup = await readTarget(this.env.TARGETS, targetId);
+      this.target = { lookup, at: nowMs };
+      return { lookup, operations: 1 };
+    } catch (err) {
+      // KV unavailable: keep delivering with what we last saw, or wait for KV if we saw nothing.
+      if (this.target) return { lookup: this.target.lookup, operations: 1 };
+      throw err;
+    }
+  }
+
+  private async waitForRate(rate: number | undefined): Promise<void> {
+    if (rate === undefined) return;
+    const now = Date.now();
+    const start = Math.max(now, this.nextStartAt);
+    this.nextStartAt = start + 1000 / rate;
+    if (start > now) await new Promise((resolve) => setTimeout(resolve, start - now));
+  }
+
+  /** Sets the one alarm to the earliest moment there is work: a due delivery, an owed KV write, or pruning. */
+  private async arm(nowMs: number): Promise<void> {
+    const cfg = settings(this.env);
+    const times: number[] = [];
+    const due = this.store.nextDueAt();
+    if (due !== undefined) {
+      const circuit = this.store.circuit();
+      const open = circuit.state === "open" ? (circuit.probeAt ?? nowMs) : 0;
+      times.push(Math.max(due, open, this.holdUntil));
+    }
+    if (this.store.pendingDisable() !== undefined || this.store.unwrittenDeadLetters(1).length > 0) {
+      times.push(Math.max(nowMs, this.holdUntil));
+    }
+    const prune = this.store.nextPruneAt(cfg.deliveryLogRetentionMs, keepMs(cfg));
+    if (prune !== undefined) times.push(prune + 1000);
+    if (times.length === 0) return;
+    const at = Math.max(nowMs, Math.min(...times));
+    const current = await this.ctx.storage.getAlarm();
+    if (current === null || current > at || current < nowMs) await this.ctx.storage.setAlarm(at);
+  }
+
+  private identify(id: Identity): void {
+    const known = this.identity();
+    if (known?.target === id.target && known.shard === id.shard) return;
+    this.ctx.storage.kv.put("identity", id);
+  }
+
+  private identity(): Identity | undefined {
+    return this.ctx.storage.kv.get<Identity>("identity");
+  }
+}
+
+/** How long a finished delivery's record is kept: the log's retention, and at least the dedupe window. */
+function keepMs(cfg: Settings): number {
+  return Math.max(cfg.deliveryLogRetentionMs, cfg.dedupeWindowMs);
+}
+
+/** What follows an attempt: delivered, the next retry on the schedule (honouring Retry-After), or dead. */
+function plan(row: DeliveryRow, verdict: Verdict, result: AttemptResult, cfg: Settings, nowMs: number): Next {
+  if (verdict.outcome === "delivered") return { state: "delivered" };
+  if (verdict.outcome === "gone") return { state: "dead", reason: "HTTP 410 (target disabled)" };
+  const scheduled = cfg.retrySchedule[row.tries];
+  if (scheduled === undefined) return { state: "dead", reason: verdict.reason };
+  const retryAfter = result.kind === "response" ? parseRetryAfter(result.retryAfter, nowMs) : undefined;
+  const delaySeconds = retryDelay(withJitter(scheduled), retryAfter);
+  return { state: "pending", tries: row.tries + 1, nextAt: nowMs + delaySeconds * 1000 };
+}
+
+function attemptError(result: AttemptResult, verdict: Verdict): string {
+  return verdict.outcome === "retry" ? verdict.reason : result.kind === "response" ? `HTTP ${result.status}` : "";
+}
+
+function attemptRecord(result: AttemptResult, verdict: Verdict, at: number, durationMs: number): AttemptRecord {
+  if (result.kind !== "response") return { at, durationMs, error: attemptError(result, verdict) };
+  return {
+    at,
+    status: result.status,
+    durationMs,
+    ...(verdict.outcome !== "delivered" && { error: attemptError(result, verdict) }),
+    ...(result.body !== undefined && { response: result.body }),
+  };
+}
