@@ -358,6 +358,9 @@ async function main() {
   };
 
   state.receiver = await startReceiver(secret, onDelivery);
+  // A "demo" target left by an interrupted run still has its lane, which remembers the fixture events it
+  // delivered and would not send them again: deleting it first clears that lane.
+  await adminCall(base, secrets.adminToken, "DELETE", `/targets/${TARGET_ID}`).catch(() => undefined);
   const put = await adminCall(base, secrets.adminToken, "PUT", `/targets/${TARGET_ID}`, {
     url: state.receiver.url,
     secret,
