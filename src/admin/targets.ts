@@ -1,6 +1,6 @@
 import { Hono } from "hono";
 import * as z from "zod/mini";
-import { deleteTarget, getTarget, listTargets, putTarget } from "../config/store";
+import { deleteTarget, getTarget, listTargets, putTarget, readTarget } from "../config/store";
 import { type Target, TargetId, TargetInput, withRotatedSecret } from "../config/target";
 import type { AppEnv } from "../context";
 import { generateSecret } from "../delivery/signature";
@@ -71,8 +71,12 @@ export const targetRoutes = new Hono<AppEnv>()
   })
   .get("/:id", async (c) => {
     const id = targetId(c.req.param("id"));
-    const target = await getTarget(c.env.TARGETS, id);
-    if (!target) throw new RelayError("NOT_FOUND", "no such target");
+    const found = await readTarget(c.env.TARGETS, id);
+    if (found.kind === "missing") throw new RelayError("NOT_FOUND", "no such target");
+    if (found.kind === "invalid") {
+      throw new RelayError("CONFLICT", "the stored target fails its schema; PUT it again to fix it");
+    }
+    const { id: _, ...target } = found.target;
     return c.json({ ...masked(id, target), delivery: await laneState(c.env, id, target) });
   })
   .get("/:id/deliveries", async (c) => {
@@ -81,13 +85,15 @@ export const targetRoutes = new Hono<AppEnv>()
     if (!parsed.success) throw invalid("INVALID_REQUEST", "invalid query", parsed.error.issues);
     const { state, since, limit = 100, cursor } = parsed.data;
     if (limit < 1 || limit > 1000) throw new RelayError("INVALID_REQUEST", "limit must be between 1 and 1000");
-    const target = await getTarget(c.env.TARGETS, id);
-    if (!target) throw new RelayError("NOT_FOUND", "no such target");
+    const found = await readTarget(c.env.TARGETS, id);
+    if (found.kind === "missing") throw new RelayError("NOT_FOUND", "no such target");
+    // A target whose stored config fails its schema still has a log: its lanes hold what waits for the fix.
+    const lanes = found.kind === "ok" ? found.target.lanes : found.lanes;
     const [at, eventId] = cursor ? cursor.split(".", 2) : [];
     const before = at && eventId ? { at: Number(at), id: eventId } : undefined;
     const query = { state, sinceMs: since ? Date.parse(since) : undefined, before, limit };
     // Each shard pages newest first on (createdAt, event id); merged, the first `limit` are this page.
-    const pages = await Promise.all(targetLanes(c.env, { id, lanes: target.lanes }).map((lane) => lane.list(query)));
+    const pages = await Promise.all(targetLanes(c.env, { id, lanes }).map((lane) => lane.list(query)));
     const rows: LaneSummary[] = pages
       .flat()
       .sort((a, b) => b.createdAt - a.createdAt || (a.event < b.event ? 1 : a.event > b.event ? -1 : 0));

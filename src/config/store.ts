@@ -1,5 +1,5 @@
 import type { Target, TargetWithId } from "./target";
-import { Target as TargetSchema } from "./target";
+import { MAX_LANES, Target as TargetSchema } from "./target";
 
 /**
  * Targets in Workers KV. Layout (documented in the README, schema in `schemas/target.json`):
@@ -20,7 +20,16 @@ export async function getTarget(kv: KVNamespace, id: string): Promise<Target | u
 }
 
 /** A stored target, told apart from a missing one and from one that no longer passes its schema. */
-export type TargetLookup = { kind: "ok"; target: TargetWithId } | { kind: "missing" } | { kind: "invalid" };
+export type TargetLookup =
+  | { kind: "ok"; target: TargetWithId }
+  | { kind: "missing" }
+  | { kind: "invalid"; lanes: number };
+
+/** The `lanes` of a stored value that may fail the schema, so its lanes can still be found; else 1. */
+function lanesOf(value: unknown): number {
+  const lanes = (value as { lanes?: unknown } | null)?.lanes;
+  return Number.isInteger(lanes) && (lanes as number) >= 1 && (lanes as number) <= MAX_LANES ? (lanes as number) : 1;
+}
 
 /**
  * Reads one target. A stored value that fails the schema is `invalid`, not missing: its deliveries must wait for
@@ -30,7 +39,7 @@ export async function readTarget(kv: KVNamespace, id: string): Promise<TargetLoo
   const value = await kv.get(targetKey(id), "json");
   if (value === null) return { kind: "missing" };
   const parsed = TargetSchema.safeParse(value);
-  return parsed.success ? { kind: "ok", target: { ...parsed.data, id } } : { kind: "invalid" };
+  return parsed.success ? { kind: "ok", target: { ...parsed.data, id } } : { kind: "invalid", lanes: lanesOf(value) };
 }
 
 /** Writes a target (whole document). */
@@ -50,9 +59,13 @@ export async function deleteTarget(kv: KVNamespace, id: string): Promise<void> {
  * number of KV operations used, so the consumer can count them against its subrequest budget. Entries that do
  * not parse are reported in `invalid` instead of being delivered with a half-read config.
  */
-export async function listTargets(
-  kv: KVNamespace,
-): Promise<{ targets: TargetWithId[]; invalid: string[]; operations: number }> {
+export async function listTargets(kv: KVNamespace): Promise<{
+  targets: TargetWithId[];
+  invalid: string[];
+  /** Every stored target's id and lane count, valid or not: their lanes may hold deliveries. */
+  lanes: { id: string; lanes: number }[];
+  operations: number;
+}> {
   const keys: string[] = [];
   let operations = 0;
   let cursor: string | undefined;
@@ -65,6 +78,7 @@ export async function listTargets(
 
   const targets: TargetWithId[] = [];
   const invalid: string[] = [];
+  const lanes: { id: string; lanes: number }[] = [];
   for (let i = 0; i < keys.length; i += 100) {
     const values = await kv.get(keys.slice(i, i + 100), "json");
     operations++;
@@ -73,10 +87,11 @@ export async function listTargets(
       const id = key.slice(PREFIX.length);
       if (parsed.success) targets.push({ ...parsed.data, id });
       else if (value !== null) invalid.push(id);
+      if (value !== null) lanes.push({ id, lanes: parsed.success ? (parsed.data.lanes ?? 1) : lanesOf(value) });
     }
   }
   targets.sort((a, b) => a.id.localeCompare(b.id));
-  return { targets, invalid, operations };
+  return { targets, invalid, lanes, operations };
 }
 
 let cache: { at: number; targets: TargetWithId[]; invalid: string[] } | undefined;

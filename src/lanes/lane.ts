@@ -9,7 +9,7 @@ import { createLogger, type Logger, logLevel } from "../log";
 import { count } from "../metrics";
 import { parseRetryAfter, retryDelay, withJitter } from "../queue/backoff";
 import { putDeadLetter } from "../queue/dead-letters";
-import { afterAttempt, allowance, type Circuit } from "./circuit";
+import { afterAttempt, allowance } from "./circuit";
 import type { DeliveryView, LaneStatus, LaneSummary, ListQuery } from "./log";
 import { type AttemptRecord, type DeliveryRow, type LaneItem, LaneStore, type Next } from "./store";
 
@@ -67,7 +67,8 @@ export class Lane extends DurableObject<Env> {
     this.target = { lookup: { kind: "ok", target }, at: nowMs };
     this.seenAt = nowMs;
     const result = this.store.accept(items, nowMs);
-    if (result.accepted > 0) await this.arm(nowMs);
+    // Armed even when every item was a duplicate: the call that stored them may have failed to set the alarm.
+    await this.arm(nowMs);
     return result;
   }
 
@@ -180,7 +181,8 @@ export class Lane extends DurableObject<Env> {
         // Never dropped as if deleted: the deliveries wait for an operator to fix the stored target.
         log.error("target fails its schema; deliveries wait until it is fixed", {});
         this.holdUntil = Date.now() + INFRA_RETRY_MS;
-      } else if (!found.target.enabled) {
+      } else if (!found.target.enabled || this.store.pendingDisable() !== undefined) {
+        // A 410 whose disable is not yet in KV counts as disabled: the target asked for nothing more.
         const n = this.store.killPending("target disabled", Date.now());
         if (n > 0) log.warn("target disabled; its pending deliveries are dead-lettered", { deliveries: n });
       } else {
@@ -250,7 +252,7 @@ export class Lane extends DurableObject<Env> {
     const verdict = classify(result);
     const next = plan(row, verdict, result, cfg, finished);
     this.store.recordAttempt(row.event_id, attemptRecord(result, verdict, at, finished - at), next);
-    this.store.setCircuit(this.circuitAfter(verdict, finished, cfg, log));
+    this.updateCircuit(verdict, finished, cfg, log);
 
     const status = result.kind === "response" ? result.status : undefined;
     const fields = { eventId: event.id, type: event.type, attempt: row.attempts + 1, status };
@@ -275,7 +277,7 @@ export class Lane extends DurableObject<Env> {
     return false;
   }
 
-  private circuitAfter(verdict: Verdict, nowMs: number, cfg: Settings, log: Logger): Circuit {
+  private updateCircuit(verdict: Verdict, nowMs: number, cfg: Settings, log: Logger): void {
     const before = this.store.circuit();
     const after = afterAttempt(before, verdict.outcome !== "retry", nowMs, {
       threshold: cfg.circuitBreakerFailures,
@@ -284,7 +286,8 @@ export class Lane extends DurableObject<Env> {
     if (before.state !== after.state) {
       log.warn(after.state === "open" ? "circuit opened" : "circuit closed", { failures: before.failures });
     }
-    return after;
+    // A healthy lane's circuit stays closed at 0 failures: not rewriting it saves rows on every delivery.
+    if (JSON.stringify(before) !== JSON.stringify(after)) this.store.setCircuit(after);
   }
 
   /** Writes the dead letters and the 410 disable that the lane owes KV. Returns the KV operations used. */

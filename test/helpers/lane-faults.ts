@@ -23,7 +23,7 @@ export async function setupTarget(overrides: Partial<Target> = {}) {
 }
 
 /** The private parts of a lane a test reaches into to stand in for time passing. */
-type LaneInternals = { env: Env; holdUntil: number; target: unknown };
+type LaneInternals = { env: Env; holdUntil: number; target: unknown; seenAt: number };
 const internals = (instance: Lane) => instance as unknown as LaneInternals;
 
 /**
@@ -34,6 +34,7 @@ export async function acceptQuietly(target: TargetWithId, items: LaneItem[], sha
   return runInDurableObject(lane(target.id, shard), async (instance: Lane, state) => {
     const result = await instance.accept(target, shard, items);
     internals(instance).target = undefined;
+    internals(instance).seenAt = 0;
     await state.storage.deleteAlarm();
     return result;
   });
@@ -46,10 +47,11 @@ export async function endHold(stub: DurableObjectStub<Lane>): Promise<void> {
   });
 }
 
-/** Forgets the target the lane last saw, as a lane freshly started would. */
+/** Forgets the target the lane last saw, and when, as a lane freshly started would. */
 export async function forgetTarget(stub: DurableObjectStub<Lane>): Promise<void> {
   await runInDurableObject(stub, (instance: Lane) => {
     internals(instance).target = undefined;
+    internals(instance).seenAt = 0;
   });
 }
 
