@@ -1,25 +1,33 @@
 /**
- * Cost per event, counted through the bindings (not estimated): the relay's real ingress (`createApp().fetch`) and
- * consumer (`consumeBatch`) run in workerd with counting proxies around `EVENTS`, `TARGETS` and `fetch`.
+ * Cost per event, counted through the bindings (not estimated): the relay's real ingress (`createApp().fetch`),
+ * consumer (`consumeBatch`) and delivery lanes (the `Lane` Durable Object, its alarm driven by the test) run in
+ * workerd with counting proxies around `EVENTS`, `TARGETS`, `LANES` and `fetch`.
  *
  * Queue operations are counted the way Cloudflare bills them (messages < 64 KB): every message written by
  * `send`/`sendBatch` is 1 write; every message handed to the consumer is 1 read (a retried message is read again
  * later); every message not retried when the handler returns is 1 delete. The queue itself is simulated: what the
  * ingress and the consumer send is captured and handed to the consumer in the next batch (delays are not waited
  * out). Targets are read from KV with a cold cache in every batch (the worst case; the consumer caches them per
- * isolate for TARGETS_CACHE_TTL_SECONDS). Subrequests = outbound fetches + KV operations + queue calls.
+ * isolate for TARGETS_CACHE_TTL_SECONDS). The consumer only hands events to lanes: every call on a lane stub is
+ * one Durable Object request. A lane delivers from its alarm, which the test runs (every pending delivery made due
+ * first, so retries are not waited out); its KV operations go through a counting `TARGETS` swapped into the lane,
+ * and its rows written are the lane's own count (`status().rowsWritten`, the SQL cursors' `rowsWritten`).
+ * Subrequests = outbound fetches + KV operations + queue calls + lane calls, over ingress, consumer and lane runs.
  *
  * Prints a table and one `BENCH_COST_JSON <json>` line, which bench/run.mjs parses.
  */
 /// <reference types="@cloudflare/vitest-plugin/types" />
-import { createExecutionContext, createMessageBatch, env, getQueueResult } from "cloudflare:test";
+import { createExecutionContext, createMessageBatch, env, getQueueResult, runInDurableObject } from "cloudflare:test";
 import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
 import { createApp } from "../src/app";
 import { invalidateTargetCache, putTarget, targetKey } from "../src/config/store";
 import { generateSecret } from "../src/delivery/signature";
+import type { Lane } from "../src/lanes/lane";
+import { laneStub } from "../src/lanes/route";
 import { consumeBatch } from "../src/queue/consumer";
 import neteaseFixture from "../test/fixtures/netease/cc-1-p2p-text.json";
 import tencentFixture from "../test/fixtures/tencent/C2C.CallbackAfterSendMsg.json";
+import { settle } from "../test/helpers/lanes";
 
 const QUEUE = "imrelay-events";
 const A = "http://127.0.0.1:9/a";
@@ -35,6 +43,9 @@ class Meter {
   queue = { writes: 0, reads: 0, deletes: 0, retries: 0, calls: 0 };
   kv = { reads: 0, keysRead: 0, writes: 0, lists: 0 };
   fetches = 0;
+  /** Calls on lane stubs, and the (batch, target) pairs they served. */
+  lane = { calls: 0, pairs: new Set<string>(), subrequests: 0 };
+  batch = 0;
   invocations: { kind: string; subrequests: number }[] = [];
   messageBytes: number[] = [];
   private current: { kind: string; subrequests: number } | undefined;
@@ -49,8 +60,9 @@ class Meter {
 }
 
 const encoder = new TextEncoder();
-const tencentBody = JSON.stringify(tencentFixture);
-const neteaseBody = JSON.stringify(neteaseFixture);
+let sequence = 0;
+/** A fixture's body made unique: lanes deliver an event id once, and the id is a hash of the body. */
+const unique = (fixture: object) => JSON.stringify({ benchSeq: ++sequence, ...fixture });
 
 /** A queue binding that counts and captures what is sent (the consumer gets it in the next batch). */
 function countingQueue(meter: Meter, pending: Pending[]): Queue {
@@ -75,14 +87,17 @@ function countingQueue(meter: Meter, pending: Pending[]): Queue {
   } as unknown as Queue;
 }
 
-/** The real KV namespace, with every operation counted (a bulk `get` of n keys is one read operation). */
-function countingKv(kv: KVNamespace, meter: Meter): KVNamespace {
+/**
+ * The real KV namespace, with every operation counted (a bulk `get` of n keys is one read operation). `subrequest`
+ * charges the invocation that made it: the current ingress or consumer one, or the lane's alarm run.
+ */
+function countingKv(kv: KVNamespace, meter: Meter, subrequest = () => meter.subrequest()): KVNamespace {
   return new Proxy(kv, {
     get(target, prop) {
       const value = Reflect.get(target, prop);
       if (typeof value !== "function") return value;
       return (...args: unknown[]) => {
-        meter.subrequest();
+        subrequest();
         if (prop === "get" || prop === "getWithMetadata") {
           meter.kv.reads++;
           meter.kv.keysRead += Array.isArray(args[0]) ? args[0].length : 1;
@@ -96,13 +111,44 @@ function countingKv(kv: KVNamespace, meter: Meter): KVNamespace {
   });
 }
 
-/** `fetch` answered per URL from a script of statuses (one per attempt, the last repeats), counted. */
+/** Lane methods the relay calls; anything else on a stub is passed through uncounted. */
+const LANE_METHODS = new Set(["accept", "lookup", "list", "status"]);
+
+/** The real lane namespace; every call on a stub it hands out is counted as one Durable Object request. */
+function countingLanes(ns: DurableObjectNamespace<Lane>, meter: Meter): DurableObjectNamespace<Lane> {
+  const stub = (lane: DurableObjectStub<Lane>) =>
+    new Proxy(lane, {
+      get(target, prop) {
+        if (typeof prop !== "string" || !LANE_METHODS.has(prop)) return Reflect.get(target, prop);
+        return (...args: unknown[]) => {
+          meter.lane.calls++;
+          meter.subrequest();
+          const targetId = prop === "accept" ? (args[0] as { id: string }).id : "";
+          meter.lane.pairs.add(`${meter.batch}:${targetId}`);
+          return (target[prop as keyof typeof target] as (...a: unknown[]) => unknown)(...args);
+        };
+      },
+    });
+  return new Proxy(ns, {
+    get(target, prop) {
+      const value = Reflect.get(target, prop);
+      if (typeof value !== "function") return value;
+      if (prop !== "get") return value.bind(target);
+      return (...args: unknown[]) => stub(value.apply(target, args));
+    },
+  });
+}
+
+/**
+ * `fetch` answered per URL from a script of statuses (one per attempt, the last repeats), counted. Only lanes
+ * deliver, so every fetch is charged to a lane's alarm run.
+ */
 function countingFetch(meter: Meter, script: Record<string, number[]>): Map<string, number> {
   const calls = new Map<string, number>();
   vi.spyOn(globalThis, "fetch").mockImplementation(async (input) => {
     const url = input instanceof Request ? input.url : String(input);
     meter.fetches++;
-    meter.subrequest();
+    meter.lane.subrequests++;
     const n = calls.get(url) ?? 0;
     calls.set(url, n + 1);
     const statuses = script[url] ?? [599];
@@ -118,6 +164,7 @@ async function hex(algorithm: string, data: string): Promise<string> {
 
 async function callback(provider: "tencent" | "netease"): Promise<Request> {
   if (provider === "tencent") {
+    const tencentBody = unique(tencentFixture);
     const query = new URLSearchParams({
       SdkAppid: "1400000001",
       CallbackCommand: "C2C.CallbackAfterSendMsg",
@@ -131,6 +178,7 @@ async function callback(provider: "tencent" | "netease"): Promise<Request> {
       body: tencentBody,
     });
   }
+  const neteaseBody = unique(neteaseFixture);
   const curTime = String(Date.now());
   const md5 = await hex("MD5", neteaseBody);
   const headers = {
@@ -153,6 +201,7 @@ async function drain(testEnv: Env, pending: Pending[], meter: Meter, batchSize: 
       taken.map((p) => ({ id: p.id, timestamp: p.timestamp, attempts: p.attempts, body: p.body })),
     );
     meter.queue.reads += taken.length;
+    meter.batch++;
     meter.begin("consumer");
     const ctx = createExecutionContext();
     await consumeBatch(batch, testEnv);
@@ -181,6 +230,11 @@ type Row = {
   kvReads: number;
   kvWrites: number;
   fetches: number;
+  laneCalls: number;
+  laneCallsPerBatchTarget: number;
+  deliveries: number;
+  rowsWrittenPerDelivery: number;
+  laneSubrequests: number;
   subrequests: number;
   invocations: number;
   maxSubrequestsPerInvocation: number;
@@ -196,9 +250,11 @@ async function scenario(
   const meter = new Meter();
   const pending: Pending[] = [];
   const now = new Date().toISOString();
-  const ids = Object.keys(opts.script).map((_, i) => `t${i}`);
+  // Lanes keep their storage for the whole file: every scenario has targets of its own.
+  const prefix = `s${rows.length}`;
+  const ids = Object.keys(opts.script).map((_, i) => `${prefix}-t${i}`);
   for (const [i, url] of Object.keys(opts.script).entries()) {
-    await putTarget(env.TARGETS, `t${i}`, {
+    await putTarget(env.TARGETS, ids[i] as string, {
       url,
       secret: generateSecret(),
       enabled: true,
@@ -206,7 +262,21 @@ async function scenario(
       updatedAt: now,
     });
   }
-  const testEnv = { ...env, EVENTS: countingQueue(meter, pending), TARGETS: countingKv(env.TARGETS, meter) } as Env;
+  const testEnv = {
+    ...env,
+    EVENTS: countingQueue(meter, pending),
+    TARGETS: countingKv(env.TARGETS, meter),
+    LANES: countingLanes(env.LANES, meter),
+  } as Env;
+  // Each lane gets a counting TARGETS before its first event, so its own KV reads and writes are counted too.
+  const laneEnv = { ...env, TARGETS: countingKv(env.TARGETS, meter, () => meter.lane.subrequests++) } as Env;
+  const lanes = ids.map((id) => laneStub(env, id, 0));
+  for (const lane of lanes) {
+    await runInDurableObject(lane, (instance: Lane) => {
+      (instance as unknown as { env: Env }).env = laneEnv;
+      expect((instance as unknown as { env: Env }).env, "the lane runs with the counting env").toBe(laneEnv);
+    });
+  }
   const calls = countingFetch(meter, opts.script);
   // The relay logs a line per event and per delivery; the table is what this run prints.
   for (const level of ["log", "info", "warn", "error"] as const) vi.spyOn(console, level).mockImplementation(() => {});
@@ -221,6 +291,14 @@ async function scenario(
   const events = opts.providers.length;
   expect(meter.queue.writes).toBe(events);
   await drain(testEnv, pending, meter, opts.batchSize);
+  let rowsWritten = 0;
+  let deliveries = 0;
+  for (const lane of lanes) {
+    const status = await settle(lane);
+    expect(status, "the lane delivered everything").toMatchObject({ pending: 0, dead: 0, delivered: events });
+    rowsWritten += status.rowsWritten;
+    deliveries += status.delivered;
+  }
   for (const [url, statuses] of Object.entries(opts.script)) {
     expect(calls.get(url), `${url} got every event (once per scripted attempt)`).toBe(events * statuses.length);
   }
@@ -238,7 +316,12 @@ async function scenario(
     kvReads: per(kv.reads),
     kvWrites: per(kv.writes),
     fetches: per(meter.fetches),
-    subrequests: per(invocations.reduce((s, i) => s + i.subrequests, 0)),
+    laneCalls: per(meter.lane.calls),
+    laneCallsPerBatchTarget: Math.round((meter.lane.calls / meter.lane.pairs.size) * 100) / 100,
+    deliveries,
+    rowsWrittenPerDelivery: Math.round((rowsWritten / deliveries) * 100) / 100,
+    laneSubrequests: per(meter.lane.subrequests),
+    subrequests: per(invocations.reduce((s, i) => s + i.subrequests, 0) + meter.lane.subrequests),
     invocations: per(invocations.length),
     maxSubrequestsPerInvocation: Math.max(...invocations.map((i) => i.subrequests)),
     messageBytes: Math.max(...meter.messageBytes),
@@ -283,7 +366,7 @@ describe("cost per event, counted through the bindings", () => {
     });
   });
 
-  it("happy path, 10 events × 6 targets in one batch: more deliveries than SUBREQUEST_BUDGET (50)", async () => {
+  it("happy path, 10 events × 6 targets in one batch: more deliveries than SUBREQUEST_BUDGET (50), 6 lane calls", async () => {
     const providers = Array.from({ length: 10 }, (_, i): "tencent" | "netease" =>
       i % 2 === 0 ? "tencent" : "netease",
     );

@@ -3,15 +3,18 @@
 // machine, in one run (about a minute; each wait is bounded, the whole run by --max-seconds).
 //
 //   1. Ack path   — relay vs bench/reference under `wrangler dev`, producers only; throughput, latency, workerd CPU.
-//   2. Fan-out    — events × targets to local receivers, relay consumer vs reference consumer.
-//   3. Cost       — queue operations, KV operations and subrequests per event, counted through the bindings
-//                   (bench/cost.test.ts in workerd).
+//   2. Fan-out    — events × targets to local receivers, relay consumer and lanes vs reference consumer.
+//   3. Cost       — queue operations, KV operations, lane calls, rows written and subrequests per event, counted
+//                   through the bindings (bench/cost.test.ts in workerd).
 //   4. Bundle     — gzip -9 size of what `wrangler deploy` uploads.
+//   5. Isolation  — a healthy target's delivery lag alone, then beside a target that never answers.
 //
 // Flags: --requests N (1500 per round and side) --rounds R (6) --connections C (8) --warmup N (1000)
 //        --events N (200) --targets N (4) --fanout-rounds R (3) --max-seconds S (300) --verbose
+//        --isolation-events N (150) --isolation-rate R (25 callbacks/s)
 //        --relay-root DIR (a copy of the project to measure instead of this one, e.g. a variant of src/ in /tmp:
-//          ack, fan-out and bundle use it; the cost count always runs this checkout) --skip bundle,cost
+//          ack, fan-out, isolation and bundle use it; the cost count always runs this checkout)
+//        --skip bundle,cost,isolation
 //        --relay-var KEY=VALUE (repeatable: a var for the relay's dev servers, e.g. SUBREQUEST_BUDGET=1000)
 import { spawn } from "node:child_process";
 import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
@@ -21,10 +24,10 @@ import { parseArgs } from "node:util";
 import { gzipSync } from "node:zlib";
 import { descendants, ROOT, startDevServer } from "../scripts/lib/dev-server.mjs";
 import { configCopy } from "./lib/config.mjs";
-import { runLoad } from "./lib/load.mjs";
-import { ADMIN_TOKEN, loadFixtures, RELAY_VARS, signPool } from "./lib/pool.mjs";
+import { percentile, runLoad } from "./lib/load.mjs";
+import { ADMIN_TOKEN, loadFixtures, RELAY_VARS, sequential, signPool, uniquePool } from "./lib/pool.mjs";
 import { CLK_TCK, cpuSnapshot, devProcesses, machineSnapshot } from "./lib/proc.mjs";
-import { startReceivers, verifySignature } from "./lib/receivers.mjs";
+import { startHangingReceiver, startReceivers, verifySignature } from "./lib/receivers.mjs";
 
 const { values: flags } = parseArgs({
   options: {
@@ -35,6 +38,8 @@ const { values: flags } = parseArgs({
     events: { type: "string", default: "200" },
     targets: { type: "string", default: "4" },
     "fanout-rounds": { type: "string", default: "3" },
+    "isolation-events": { type: "string", default: "150" },
+    "isolation-rate": { type: "string", default: "25" },
     "max-seconds": { type: "string", default: "300" },
     verbose: { type: "boolean", default: false },
     "relay-root": { type: "string", default: "" },
@@ -56,6 +61,8 @@ const WARMUP = Number(flags.warmup);
 const EVENTS = Number(flags.events);
 const TARGETS = Number(flags.targets);
 const FANOUT_ROUNDS = Number(flags["fanout-rounds"]);
+const ISO_EVENTS = Number(flags["isolation-events"]);
+const ISO_RATE = Number(flags["isolation-rate"]);
 const MAX_SECONDS = Number(flags["max-seconds"]);
 const WRANGLER = join(ROOT, "node_modules", ".bin", "wrangler");
 
@@ -341,7 +348,8 @@ async function ackBench(dir, fixtures) {
 // ---- 2. fan-out ----------------------------------------------------------------------------------------------
 async function fanoutRound(server, receivers, pool, events, expected) {
   receivers.reset();
-  const requests = signPool(pool);
+  // Fresh bodies every round: the relay's lanes deliver an event id once, and a fixture's id is a hash of its body.
+  const requests = sequential(uniquePool(pool, events + CONNECTIONS));
   const snap = cpuSnapshot(server.procs);
   const machine = machineSnapshot();
   const self = process.cpuUsage();
@@ -457,7 +465,7 @@ async function fanoutBench(dir, eventful, ingressUs) {
     `${FANOUT_ROUNDS} rounds per side: ${EVENTS} events × ${TARGETS} targets = ${expected} deliveries to ${TARGETS} HTTP receivers on 127.0.0.1 (answer 200 at once), after a warm-up round each;`,
   );
   out(
-    `both Workers use the same queue settings (batch ≤ 10, timeout 1 s) and ≤ 6 deliveries in flight; relay signatures verified (${verified}/${TARGETS}).`,
+    `both Workers use the same queue settings (batch ≤ 10, timeout 1 s) and ≤ 6 deliveries in flight (the relay: per target lane); relay signatures verified (${verified}/${TARGETS}).`,
   );
   out(
     table(
@@ -486,10 +494,10 @@ async function fanoutBench(dir, eventful, ingressUs) {
     `"send s" ≈ "span s" means the consumer kept pace and deliveries/s is bounded by the ingress; with more targets the consumer`,
   );
   out(
-    "becomes the bottleneck (--targets; beyond 4 targets × 10 events per batch, SUBREQUEST_BUDGET=50 makes the relay retry events).",
+    "becomes the bottleneck (--targets). The relay's consumer only hands each batch to one lane per target; the lanes deliver.",
   );
   out(
-    "workerd µs/deliv = workerd CPU of the whole phase (ingress + queue + consumer) / deliveries; consumer µs/deliv subtracts each",
+    "workerd µs/deliv = workerd CPU of the whole phase (ingress + queue + consumer + lanes) / deliveries; consumer µs/deliv subtracts each",
   );
   out(
     `side's own ingress CPU per request from part 1 (relay ${f(ingressUs.relay)} µs, reference ${f(ingressUs.reference)} µs) × events.`,
@@ -506,9 +514,133 @@ async function fanoutBench(dir, eventful, ingressUs) {
   return { agg, ratios };
 }
 
+// ---- 5. isolation -----------------------------------------------------------------------------------------------
+async function adminJson(server, method, path, body) {
+  const res = await fetch(`${server.url}/admin${path}`, {
+    method,
+    headers: { authorization: `Bearer ${ADMIN_TOKEN}`, ...(body && { "content-type": "application/json" }) },
+    body: body && JSON.stringify(body),
+    signal: AbortSignal.timeout(10_000),
+  });
+  const json = await res.json();
+  if (!res.ok) throw new Error(`${method} /admin${path}: ${res.status} ${JSON.stringify(json)}`);
+  return json;
+}
+
+/**
+ * Sends `events` unique callbacks at `rate` per second (each starts on its own schedule, not after the previous
+ * answer) and waits until the receiver got every one (bounded). Lag = arrival at the receiver − start of the send,
+ * matched by the event id the ingress answers with (it is the delivery's webhook-id).
+ */
+async function isolationRound(server, receiver, eventful, events, rate) {
+  receiver.reset();
+  const pool = uniquePool(eventful, events);
+  const sent = new Map();
+  const t0 = performance.now();
+  const sends = pool.map(async (req, i) => {
+    const wait = t0 + (i * 1000) / rate - performance.now();
+    if (wait > 0) await sleep(wait);
+    const at = performance.now();
+    const res = await fetch(server.url + req.path, {
+      method: "POST",
+      headers: req.headers,
+      body: req.body,
+      signal: AbortSignal.timeout(10_000),
+    });
+    await res.arrayBuffer();
+    const id = res.headers.get("x-imrelay-event-id");
+    if (res.status !== 200 || !id) throw new Error(`isolation: callback ${i} answered ${res.status}, event id ${id}`);
+    sent.set(id, at);
+  });
+  await Promise.all(sends);
+  const sendSeconds = (performance.now() - t0) / 1000;
+  // Every event is due a few seconds after its send; 30 s more is ample, and bounds a run that lost some.
+  const deadline = Date.now() + 30_000;
+  while ([...sent.keys()].some((id) => !receiver.arrivals.has(id)) && Date.now() < deadline) await sleep(20);
+  const lags = [...sent]
+    .filter(([id]) => receiver.arrivals.has(id))
+    .map(([id, at]) => receiver.arrivals.get(id) - at)
+    .sort((a, b) => a - b);
+  return {
+    events,
+    sendSeconds,
+    delivered: lags.length,
+    within5s: lags.filter((ms) => ms <= 5_000).length,
+    p50: percentile(lags, 50),
+    p99: percentile(lags, 99),
+    max: lags.at(-1) ?? Number.NaN,
+  };
+}
+
+async function isolationBench(dir, eventful) {
+  out("## 5. Isolation");
+  const config = await configCopy(join(RELAY_ROOT, "wrangler.toml"), dir, "relay-isolation", { consumers: true });
+  const ttl = Number(
+    VARS.TARGETS_CACHE_TTL_SECONDS ??
+      (await readFile(config, "utf8")).match(/^\s*TARGETS_CACHE_TTL_SECONDS\s*=\s*"(\d+)"/m)?.[1] ??
+      10,
+  );
+  const timeoutMs = Number(
+    VARS.DELIVERY_TIMEOUT_MS ??
+      (await readFile(config, "utf8")).match(/^\s*DELIVERY_TIMEOUT_MS\s*=\s*"(\d+)"/m)?.[1] ??
+      15_000,
+  );
+  const receivers = await startReceivers(1);
+  cleanups.push(() => receivers.close());
+  const hanging = await startHangingReceiver();
+  cleanups.push(() => hanging.close());
+  const [relay] = await startServers([["relay", config, VARS]]);
+  await adminJson(relay, "PUT", "/targets/healthy", { url: receivers.urls[0] });
+
+  // Warm-up: the first deliveries after start create the lane and open connections.
+  await isolationRound(relay, receivers, eventful, Math.min(25, ISO_EVENTS), ISO_RATE);
+  const alone = await isolationRound(relay, receivers, eventful, ISO_EVENTS, ISO_RATE);
+  await adminJson(relay, "PUT", "/targets/hanging", { url: hanging.url });
+  // The consumer caches the target list: wait until every event of the next round goes to both targets.
+  await sleep((ttl + 1) * 1000);
+  const beside = await isolationRound(relay, receivers, eventful, ISO_EVENTS, ISO_RATE);
+  const lane = (await adminJson(relay, "GET", "/targets/hanging")).delivery;
+  const healthyLane = (await adminJson(relay, "GET", "/targets/healthy")).delivery;
+  const hangingOpen = hanging.open();
+  await relay.stop();
+
+  const row = (name, r) => [
+    name,
+    `${r.delivered}/${r.events}`,
+    `${r.within5s}/${r.events}`,
+    f(r.p50),
+    f(r.p99),
+    f(r.max),
+  ];
+  out(
+    `${ISO_EVENTS} unique signed callbacks at ${ISO_RATE}/s through the relay's ingress, after ${Math.min(25, ISO_EVENTS)} warm-up ones; healthy = a receiver on 127.0.0.1 that answers 200 at once;`,
+  );
+  out(
+    `hanging = a TCP server that accepts and never answers (DELIVERY_TIMEOUT_MS ${timeoutMs}). Lag = arrival at the healthy receiver − start of the callback's send, in ms.`,
+  );
+  out(
+    table(
+      ["setup", "delivered", "within 5 s", "lag p50 ms", "lag p99 ms", "lag max ms"],
+      [row("healthy alone", alone), row("healthy beside hanging", beside)],
+    ),
+  );
+  out(
+    `hanging target when measured: ${hanging.connections()} connections accepted, ${hangingOpen} open; lane circuit ${lane.circuit}, ${lane.pending} pending, ${lane.dead} dead (every event it was sent: ${lane.pending + lane.dead >= ISO_EVENTS ? "yes" : "NO"}); healthy lane: ${healthyLane.pending} pending, ${healthyLane.dead} dead`,
+  );
+  const bound = Math.max(3 * alone.p99, alone.p99 + 1_000);
+  const ok = beside.delivered === ISO_EVENTS && beside.within5s === ISO_EVENTS && beside.p99 <= bound;
+  out(
+    `beside the hanging target, healthy gets every event within 5 s (${beside.within5s}/${ISO_EVENTS}) with p99 ${f(beside.p99)} ms ≤ max(3 × ${f(alone.p99)}, ${f(alone.p99)} + 1000) = ${f(bound)} ms: ${verdict(ok)}; p99 ratio beside/alone ${f(beside.p99 / alone.p99, 2)}×`,
+  );
+  out();
+  await receivers.close();
+  await hanging.close();
+  return { alone, beside, bound, ok };
+}
+
 // ---- 3. cost ----------------------------------------------------------------------------------------------------
 async function costBench() {
-  out("## 3. Cost per event (bench/cost.test.ts, workerd, counting proxies around EVENTS, TARGETS and fetch)");
+  out("## 3. Cost per event (bench/cost.test.ts, workerd, counting proxies around EVENTS, TARGETS, LANES and fetch)");
   const output = await runCommand(
     join(ROOT, "node_modules", ".bin", "vitest"),
     ["run", "-c", "bench/vitest.cost.config.ts", "--reporter=dot"],
@@ -526,6 +658,9 @@ async function costBench() {
         "KV reads",
         "KV writes",
         "fetches",
+        "lane calls",
+        "lane calls/batch·target",
+        "rows written/delivery",
         "subrequests",
         "invocations",
         "max subreq/invocation",
@@ -538,6 +673,9 @@ async function costBench() {
         r.kvReads,
         r.kvWrites,
         r.fetches,
+        r.laneCalls,
+        r.laneCallsPerBatchTarget,
+        r.rowsWrittenPerDelivery,
         r.subrequests,
         r.invocations,
         r.maxSubrequestsPerInvocation,
@@ -551,7 +689,16 @@ async function costBench() {
   out(
     "not retried). KV reads = KV operations (a bulk get of ≤ 100 keys is one); the target cache is cold in every batch (worst case).",
   );
-  out("Subrequests = fetches + KV operations + queue send calls, summed over the ingress and consumer invocations.");
+  out(
+    "KV counts include the lanes' own operations. Lane calls = Durable Object requests the consumer makes (one per target and shard a",
+  );
+  out(
+    "batch routes to; alarm runs come on top). Rows written = SQLite rows the lanes wrote (indexes included), per delivery made.",
+  );
+  out(
+    "Subrequests = fetches + KV operations + queue send calls + lane calls, summed over ingress, consumer and lane alarm runs;",
+  );
+  out("max subreq/invocation is over ingress and consumer invocations (each lane alarm run has a budget of its own).");
   out();
   return rows;
 }
@@ -628,6 +775,7 @@ async function main() {
   const ack = await ackBench(dir, fixtures);
   const ingressUs = { relay: ack.a.relay.cpuUs, reference: ack.a.reference.cpuUs };
   const fan = await fanoutBench(dir, ack.eventful, ingressUs);
+  const iso = SKIP.has("isolation") ? undefined : await isolationBench(dir, ack.eventful);
   const contended = Math.max(ack.a.relay.other, ack.a.reference.other, fan.agg.relay.other, fan.agg.reference.other);
 
   // ---- summary ----
@@ -696,8 +844,8 @@ async function main() {
         failing.queueOps,
         "–",
         "–",
-        "6 (README: +1 W/R/D)",
-        mark(failing.queueOps === 6),
+        "3 (retries stay in the lane)",
+        mark(failing.queueOps === 3),
       ],
       [
         "KV reads/event, happy, 1 event/batch, cold cache",
@@ -716,12 +864,12 @@ async function main() {
         mark(batch10.kvReads <= 0.2),
       ],
       [
-        "KV reads/event, 1 target fails once (2 batches)",
+        "KV reads/event, 1 target fails once (consumer + lanes)",
         failing.kvReads,
         "–",
         "–",
-        "≤ 2 per batch",
-        mark(failing.kvReads <= 4),
+        "≤ 2 (one batch)",
+        mark(failing.kvReads <= 2),
       ],
       [
         "KV writes/event (happy · failing once)",
@@ -732,16 +880,60 @@ async function main() {
         mark(happy.kvWrites === 0 && failing.kvWrites === 0),
       ],
       [
-        "Queue ops/event, 6 targets × 10 events/batch (> 50-subrequest budget)",
+        "Queue ops/event, 6 targets × 10 events/batch",
         wide?.queueOps,
         "–",
         "–",
-        "–",
-        "info: over-budget events are retried (+1 read)",
+        "3 (however many targets)",
+        mark(wide?.queueOps === 3),
       ],
-      ["Subrequests/event, happy (fetch + KV + queue)", happy.subrequests, "–", "–", "–", "info"],
+      [
+        "Lane calls (DO requests) per batch and target",
+        Math.max(...cost.map((r) => r.laneCallsPerBatchTarget)),
+        "–",
+        "–",
+        "1",
+        mark(cost.every((r) => r.laneCallsPerBatchTarget === 1)),
+      ],
+      [
+        "Fetches/event (happy 2 targets · fails once · 6 targets)",
+        `${happy.fetches} · ${failing.fetches} · ${wide?.fetches}`,
+        "–",
+        "–",
+        "1 per target and attempt",
+        mark(happy.fetches === 2 && failing.fetches === 3 && wide?.fetches === 6),
+      ],
+      [
+        "Rows written per delivery (happy · fails once)",
+        `${happy.rowsWrittenPerDelivery} · ${failing.rowsWrittenPerDelivery}`,
+        "–",
+        "–",
+        "–",
+        "info",
+      ],
+      ["Subrequests/event, happy (fetch + KV + queue + lane calls)", happy.subrequests, "–", "–", "–", "info"],
       ["Subrequests/event, 1 target fails once", failing.subrequests, "–", "–", "–", "info"],
       ["Max subrequests in one invocation", maxSub, "–", "–", "≤ 50 (SUBREQUEST_BUDGET)", mark(maxSub <= 50)],
+    );
+  }
+  if (iso) {
+    rows.push(
+      [
+        "Isolation: healthy lag p99 beside a hanging target (ms; reference = alone)",
+        f(iso.beside.p99),
+        f(iso.alone.p99),
+        `${f(iso.beside.p99 / iso.alone.p99, 2)}×`,
+        `all within 5 s, ≤ ${f(iso.bound)} (max(3×, +1 s))`,
+        mark(iso.ok),
+      ],
+      [
+        "Isolation: healthy delivered within 5 s (beside hanging · alone)",
+        `${iso.beside.within5s}/${iso.beside.events}`,
+        `${iso.alone.within5s}/${iso.alone.events}`,
+        "–",
+        "every event",
+        mark(iso.beside.within5s === iso.beside.events),
+      ],
     );
   }
   if (Number.isFinite(bundle.gzip))

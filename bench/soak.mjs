@@ -1,8 +1,10 @@
 #!/usr/bin/env node
-// Soak test: loss accounting under faults. Starts the relay (a `wrangler dev` snapshot), three webhook receivers
-// on 127.0.0.1 (healthy, flaky, outage), sends thousands of signed provider callbacks, waits for the deliveries to
-// settle and checks that every acked (event, target) pair was delivered or dead-lettered. Exit code 1 if any pair
-// is lost.
+// Soak test: loss accounting under faults. Starts the relay (a `wrangler dev` snapshot), four webhook receivers
+// on 127.0.0.1 (healthy, flaky, outage, and hang, which never answers), sends thousands of signed provider
+// callbacks, waits for the deliveries to settle and checks that every acked (event, target) pair was delivered or
+// dead-lettered, or, for the hanging target, is still pending in its delivery lane (its retries outlast the soak:
+// the lane's circuit breaker opens and then only probes). Exit code 1 if any pair is lost, if the healthy target
+// got a duplicate, or if a target other than hang still has deliveries pending when the soak stops.
 //
 //   npm run soak                       # 3000 events
 //   npm run soak -- --events 500 --concurrency 8 --max-seconds 300 --seed 42
@@ -19,7 +21,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { ROOT, startDevServer } from "../scripts/lib/dev-server.mjs";
 import { fixtureCallbacks, signedRequest } from "../scripts/lib/sign.mjs";
-import { flaky, healthy, prng, startReceiver } from "./soak/receivers.mjs";
+import { flaky, healthy, never, prng, startReceiver } from "./soak/receivers.mjs";
 import { account, latencyText, openPairs, table } from "./soak/report.mjs";
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -168,6 +170,29 @@ async function deadLetters(target) {
   throw new Error("dead-letter listing did not end after 1000 pages");
 }
 
+/** Event ids of a target's delivery log in one state (GET /admin/targets/:id/deliveries), every page. */
+async function laneIds(target, state) {
+  const ids = new Set();
+  let cursor;
+  for (let page = 0; page < 1_000; page++) {
+    const query = new URLSearchParams({ state, limit: "1000" });
+    if (cursor) query.set("cursor", cursor);
+    const res = await admin("GET", `/targets/${target}/deliveries?${query}`);
+    if (res.status !== 200) throw new Error(`GET /admin/targets/${target}/deliveries: ${res.status}`);
+    for (const item of res.json.items) ids.add(item.event);
+    cursor = res.json.cursor;
+    if (!cursor) return ids;
+  }
+  throw new Error("delivery log listing did not end after 1000 pages");
+}
+
+/** A target's lanes in sum: circuit, pending and dead (GET /admin/targets/:id → delivery). */
+async function laneState(target) {
+  const res = await admin("GET", `/targets/${target}`);
+  if (res.status !== 200) throw new Error(`GET /admin/targets/${target}: ${res.status} ${JSON.stringify(res.json)}`);
+  return res.json.delivery;
+}
+
 /** The fixture body with `"soakSeq": n` as its first member (textually, so the rest stays byte-identical). */
 function withMarker(body, seq) {
   const open = body.indexOf("{");
@@ -191,7 +216,7 @@ async function main() {
     `relay: RETRY_SCHEDULE_SECONDS=${RETRY_SCHEDULE} DELIVERY_TIMEOUT_MS=${DELIVERY_TIMEOUT_MS} TARGETS_CACHE_TTL_SECONDS=0${BUDGET ? ` SUBREQUEST_BUDGET=${BUDGET}` : ""}`,
   );
   out(
-    `targets: healthy (2xx), flaky (${FAIL_RATE * 100} % failures: 5xx / ${HANG_MS} ms hang / dropped connection), outage (down for the first ${OUTAGE_SECONDS} s)`,
+    `targets: healthy (2xx), flaky (${FAIL_RATE * 100} % failures: 5xx / ${HANG_MS} ms hang / dropped connection), outage (down for the first ${OUTAGE_SECONDS} s), hang (accepts, never answers)`,
   );
 
   const callbacks = await fixtureCallbacks(ROOT);
@@ -213,6 +238,9 @@ async function main() {
   );
   receivers.push(await startReceiver({ name: "outage", behaviour: healthy, clock }));
   const outage = receivers[2];
+  const hang = await startReceiver({ name: "hang", behaviour: never, clock });
+  hang.hangs = true;
+  receivers.push(hang);
 
   const phase = Date.now();
   server = await startDevServer({ vars: VARS, verbose: true });
@@ -298,10 +326,18 @@ async function main() {
   // ---- settle ----------------------------------------------------------------------------------------------
   const dl = new Map();
   const eventDl = new Set();
+  const lanePending = new Map();
+  const lanes = new Map();
+  // Pending ids are read before the dead letters: a delivery that dies in between is then still counted pending,
+  // never missed by both reads.
   const snapshot = async () => {
+    for (const r of receivers) lanes.set(r.name, await laneState(r.name));
+    for (const r of receivers) if (r.hangs) lanePending.set(r.name, await laneIds(r.name, "pending"));
     for (const r of receivers) dl.set(r.name, new Set((await deadLetters(r.name)).map((item) => item.eventId)));
-    return openPairs({ acked, receivers, deadLetters: dl, eventDeadLetters: eventDl });
+    return openPairs({ acked, receivers, deadLetters: dl, eventDeadLetters: eventDl, lanePending });
   };
+  /** Deliveries still pending at targets that answer: the soak waits for those (retries, duplicates included). */
+  const busy = () => receivers.filter((r) => !r.hangs).reduce((n, r) => n + lanes.get(r.name).pending, 0);
   let reason = "";
   let lastChange = Date.now();
   let lastSignature = "";
@@ -312,17 +348,22 @@ async function main() {
     const open = await snapshot();
     const requests = receivers.reduce((n, r) => n + r.stats.requests, 0);
     const dead = [...dl.values()].reduce((n, s) => n + s.size, 0);
-    const signature = `${open}/${requests}/${dead}`;
+    const pending = busy();
+    const signature = `${open}/${requests}/${dead}/${pending}`;
     if (signature !== lastSignature) {
       lastSignature = signature;
       lastChange = Date.now();
     }
     if (Date.now() - lastReport > 5_000) {
       lastReport = Date.now();
-      out(`[${(clock() / 1000).toFixed(1)} s] open pairs ${open}, receiver requests ${requests}, dead letters ${dead}`);
+      const held = [...lanePending.values()].reduce((n, ids) => n + ids.size, 0);
+      out(
+        `[${(clock() / 1000).toFixed(1)} s] open pairs ${open}, pending in answering lanes ${pending}, pending at hang ${held}, receiver requests ${requests}, dead letters ${dead}`,
+      );
     }
-    if (open === 0) {
-      reason = "every acked pair is delivered or dead-lettered";
+    if (open === 0 && pending === 0) {
+      reason =
+        "every acked pair is delivered or dead-lettered, or pending in the lane of the target that never answers";
       break;
     }
     if (Date.now() - lastChange > STALL_SECONDS * 1000) {
@@ -345,10 +386,23 @@ async function main() {
     scopes.set(scope, (scopes.get(scope) ?? 0) + 1);
     if (scope === "_event" && item.eventId) eventDl.add(item.eventId);
   }
+  // Same order as snapshot(): lane pending, then KV dead letters, then lane dead whose dead letter is still owed.
+  for (const r of receivers) lanes.set(r.name, await laneState(r.name));
+  for (const r of receivers) lanePending.set(r.name, await laneIds(r.name, "pending"));
   for (const r of receivers) dl.set(r.name, new Set((await deadLetters(r.name)).map((item) => item.eventId)));
+  const laneDead = new Map();
+  for (const r of receivers) laneDead.set(r.name, await laneIds(r.name, "dead"));
 
   // ---- report ----------------------------------------------------------------------------------------------
-  const { rows, lost } = account({ acked, receivers, deadLetters: dl, eventDeadLetters: eventDl, endMs: clock() });
+  const { rows, lost } = account({
+    acked,
+    receivers,
+    deadLetters: dl,
+    eventDeadLetters: eventDl,
+    lanePending,
+    laneDead,
+    endMs: clock(),
+  });
   out();
   out(`stopped: ${reason}`);
   out(
@@ -365,8 +419,19 @@ async function main() {
   out(table(rows));
   out();
   out("delivered = the receiver answered 2xx to the webhook-id at least once; dead-lettered = listed by");
-  out("GET /admin/dead-letters for that target and never answered 2xx; lost = acked pairs that are neither;");
-  out("duplicates = extra 2xx answers to an already delivered webhook-id (at-least-once allows them).");
+  out(
+    "GET /admin/dead-letters for that target and never answered 2xx; pending in lane = neither, and still pending in the",
+  );
+  out(
+    "target's lane (GET /admin/targets/:id/deliveries?state=pending) when the soak stopped; lost = acked pairs that are none",
+  );
+  out("of these; duplicates = extra 2xx answers to an already delivered webhook-id (lanes deduplicate: expect 0).");
+  for (const r of receivers) {
+    const lane = lanes.get(r.name);
+    out(
+      `${r.name.padEnd(8)} lane (GET /admin/targets/${r.name}): circuit ${lane.circuit}, ${lane.pending} pending, ${lane.dead} dead`,
+    );
+  }
   for (const r of rows) out(`${r.target.padEnd(8)} ack → first 2xx: ${latencyText(r.latencies)}`);
   const overlap = rows.filter((r) => r.deliveredAndDeadLettered > 0);
   for (const r of overlap)
@@ -378,6 +443,10 @@ async function main() {
   for (const [scope, n] of scopes)
     if (!receivers.some((r) => r.name === scope)) out(`note: ${n} dead letters in scope ${scope}`);
 
+  const unsettled = rows.filter((r) => !receivers.find((x) => x.name === r.target).hangs && r.pendingInLane > 0);
+  for (const r of unsettled) out(`UNSETTLED: ${r.target} still has ${r.pendingInLane} acked pairs pending in its lane`);
+  const healthyDuplicates = rows.find((r) => r.target === "healthy")?.duplicates ?? 0;
+  if (healthyDuplicates > 0) out(`DUPLICATES: the healthy target answered 2xx ${healthyDuplicates} extra times`);
   const lostCount = lost.length;
   if (lostCount > 0) {
     out();
@@ -398,7 +467,7 @@ async function main() {
       if (lines.length === 0) out("    log: (no line mentions this event id)");
     }
   }
-  return lostCount > 0 || acked.size === 0 ? 1 : 0;
+  return lostCount > 0 || acked.size === 0 || unsettled.length > 0 || healthyDuplicates > 0 ? 1 : 0;
 }
 
 let code = 1;

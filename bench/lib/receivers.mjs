@@ -1,6 +1,8 @@
-// Webhook receivers for the fan-out bench: plain node:http servers on 127.0.0.1 that answer 200 at once and count.
+// Webhook receivers for the fan-out and isolation benches: plain node:http servers on 127.0.0.1 that answer 200 at
+// once and count, and a TCP server that accepts connections and never answers.
 import { createHmac, timingSafeEqual } from "node:crypto";
 import { createServer } from "node:http";
+import { createServer as createTcpServer } from "node:net";
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -9,6 +11,8 @@ export async function startReceivers(n) {
   let count = 0;
   let lastAt = 0;
   const firsts = [];
+  /** webhook-id → performance.now() of its first arrival, for lag per event. */
+  const arrivals = new Map();
   const servers = await Promise.all(
     Array.from({ length: n }, (_, i) => {
       const server = createServer((req, res) => {
@@ -17,6 +21,8 @@ export async function startReceivers(n) {
         req.on("end", () => {
           count++;
           lastAt = performance.now();
+          const id = req.headers["webhook-id"];
+          if (typeof id === "string" && !arrivals.has(id)) arrivals.set(id, lastAt);
           if (!firsts[i]) firsts[i] = { headers: req.headers, body: Buffer.concat(chunks).toString("utf8") };
           res.writeHead(200, { "content-length": "0" }).end();
         });
@@ -33,10 +39,12 @@ export async function startReceivers(n) {
     count: () => count,
     lastAt: () => lastAt,
     firsts,
+    arrivals,
     reset() {
       count = 0;
       lastAt = 0;
       firsts.length = 0;
+      arrivals.clear();
     },
     /** Resolves true once `total` deliveries arrived, false after `timeoutMs`. */
     async waitFor(total, timeoutMs) {
@@ -54,6 +62,36 @@ export async function startReceivers(n) {
             }),
         ),
       ),
+  };
+}
+
+/**
+ * A target that hangs: accepts every TCP connection, reads what it is sent and never answers, until the client
+ * gives up (the relay's delivery timeout) or close().
+ */
+export async function startHangingReceiver() {
+  const sockets = new Set();
+  let connections = 0;
+  const server = createTcpServer((socket) => {
+    connections++;
+    sockets.add(socket);
+    socket.on("data", () => {});
+    socket.on("error", () => {});
+    socket.on("close", () => sockets.delete(socket));
+  });
+  await new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", resolve);
+  });
+  return {
+    url: `http://127.0.0.1:${server.address().port}/hang`,
+    connections: () => connections,
+    open: () => sockets.size,
+    close: () =>
+      new Promise((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
   };
 }
 

@@ -35,6 +35,9 @@ function signatureValid(secret, headers, body) {
 /** Always answers 200. */
 export const healthy = () => ({ kind: "ok", status: 200 });
 
+/** Never answers: reads the request and holds the connection until the relay gives up on it (or close()). */
+export const never = () => ({ kind: "never" });
+
 /**
  * Fails about `rate` of requests, evenly split between a 5xx answer, a hang longer than the relay's delivery
  * timeout (then the connection is closed without an answer), and a dropped connection (socket.destroy()).
@@ -61,7 +64,7 @@ export async function startReceiver({ name, behaviour, clock }) {
   const stats = {
     requests: 0,
     /** Injected failures by kind. */
-    injected: { "5xx": 0, hang: 0, drop: 0 },
+    injected: { "5xx": 0, hang: 0, drop: 0, never: 0 },
     /** webhook-id → { ok: number of 2xx answers, firstOkAt: ms, seen: [[ms since start, outcome], …] } */
     byId: new Map(),
     badSignature: 0,
@@ -117,6 +120,10 @@ export async function startReceiver({ name, behaviour, clock }) {
         stats.injected.drop++;
         record(id, "drop", false);
         req.socket.destroy();
+        return;
+      case "never":
+        stats.injected.never++;
+        record(id, "never", false);
         return;
     }
   };

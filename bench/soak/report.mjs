@@ -1,14 +1,19 @@
 // Loss accounting for the soak: every acked (event, target) pair must be delivered (the receiver answered 2xx
-// to its webhook-id at least once) or dead-lettered for that target. Anything else is lost.
+// to its webhook-id at least once), dead-lettered for that target, or still owned by the target's delivery lane
+// (pending there, or dead there with its dead letter not yet in KV) when the soak stops. Anything else is lost.
+
+const none = new Set();
 
 /**
- * @param {{ acked: Map<string, object>, receivers: object[], deadLetters: Map<string, Set<string>>, eventDeadLetters: Set<string> }} input
+ * @param {{ acked: Map<string, object>, receivers: object[], deadLetters: Map<string, Set<string>>, eventDeadLetters: Set<string>, lanePending?: Map<string, Set<string>>, laneDead?: Map<string, Set<string>> }} input
  */
-export function account({ acked, receivers, deadLetters, eventDeadLetters, endMs }) {
+export function account({ acked, receivers, deadLetters, eventDeadLetters, lanePending, laneDead, endMs }) {
   const rows = [];
   const lost = [];
   for (const r of receivers) {
     const dl = deadLetters.get(r.name) ?? new Set();
+    const pending = lanePending?.get(r.name) ?? none;
+    const owed = laneDead?.get(r.name) ?? none;
     const row = {
       target: r.name,
       acked: acked.size,
@@ -16,6 +21,9 @@ export function account({ acked, receivers, deadLetters, eventDeadLetters, endMs
       deadLettered: 0,
       deliveredAndDeadLettered: 0,
       eventDeadLettered: 0,
+      /** Dead in the lane, its dead letter not yet written to KV. */
+      deadOwed: 0,
+      pendingInLane: 0,
       lost: 0,
       duplicates: 0,
       requests: r.stats.requests,
@@ -34,8 +42,11 @@ export function account({ acked, receivers, deadLetters, eventDeadLetters, endMs
       if (ok) row.delivered++;
       if (ok && dead) row.deliveredAndDeadLettered++;
       if (!ok && dead) row.deadLettered++;
-      if (!ok && !dead && eventDeadLetters.has(id)) row.eventDeadLettered++;
-      if (!ok && !dead && !eventDeadLetters.has(id)) {
+      if (ok || dead) continue;
+      if (eventDeadLetters.has(id)) row.eventDeadLettered++;
+      else if (pending.has(id)) row.pendingInLane++;
+      else if (owed.has(id)) row.deadOwed++;
+      else {
         row.lost++;
         lost.push({ target: r.name, id });
       }
@@ -49,18 +60,25 @@ export function account({ acked, receivers, deadLetters, eventDeadLetters, endMs
   return { rows, lost };
 }
 
-/** Pairs still open: neither delivered nor dead-lettered (used to detect quiescence). */
-export function openPairs({ acked, receivers, deadLetters, eventDeadLetters }) {
+/**
+ * Pairs still open: neither delivered nor dead-lettered (used to detect quiescence). A pair pending in the lane of
+ * a target that never answers (`lanePending`) is not open: it stays pending until its retries run out, which the
+ * soak does not wait for.
+ */
+export function openPairs({ acked, receivers, deadLetters, eventDeadLetters, lanePending }) {
   let open = 0;
   for (const r of receivers) {
     const dl = deadLetters.get(r.name) ?? new Set();
+    const pending = (r.hangs && lanePending?.get(r.name)) || none;
     for (const id of acked.keys()) {
-      if ((r.stats.byId.get(id)?.ok ?? 0) > 0 || dl.has(id) || eventDeadLetters.has(id)) continue;
+      if ((r.stats.byId.get(id)?.ok ?? 0) > 0 || dl.has(id) || eventDeadLetters.has(id) || pending.has(id)) continue;
       open++;
     }
   }
   return open;
 }
+
+const injectedTotal = (i) => i["5xx"] + i.hang + i.drop + i.never;
 
 function injectedText(row) {
   const { injected, downtime } = row;
@@ -68,13 +86,18 @@ function injectedText(row) {
   if (injected["5xx"]) parts.push(`${injected["5xx"]} 5xx`);
   if (injected.hang) parts.push(`${injected.hang} hang`);
   if (injected.drop) parts.push(`${injected.drop} drop`);
+  if (injected.never) parts.push(`${injected.never} never answered`);
   for (const [from, to, end] of downtime) {
     parts.push(
       to === undefined ? `down all ${((end - from) / 1000).toFixed(1)} s` : `down ${((to - from) / 1000).toFixed(1)} s`,
     );
   }
-  const total = injected["5xx"] + injected.hang + injected.drop;
+  const total = injectedTotal(injected);
   return parts.length === 0 ? "0" : total > 0 && parts.length > 1 ? `${total} (${parts.join(", ")})` : parts.join(", ");
+}
+
+function dlText(n, wholeEvent, owed) {
+  return `${n}${wholeEvent ? ` (+${wholeEvent} whole-event)` : ""}${owed ? ` (+${owed} dead in lane, KV write owed)` : ""}`;
 }
 
 /** The accounting table, as plain text. */
@@ -84,6 +107,7 @@ export function table(rows) {
     "acked",
     "delivered",
     "dead-lettered",
+    "pending in lane",
     "lost",
     "duplicates",
     "requests",
@@ -93,23 +117,24 @@ export function table(rows) {
     r.target,
     r.acked,
     r.delivered,
-    r.deadLettered + (r.eventDeadLettered ? ` (+${r.eventDeadLettered} whole-event)` : ""),
+    dlText(r.deadLettered, r.eventDeadLettered, r.deadOwed),
+    r.pendingInLane,
     r.lost,
     r.duplicates,
     r.requests,
     injectedText(r),
   ]);
   const sum = (key) => rows.reduce((n, r) => n + r[key], 0);
-  const eventDl = sum("eventDeadLettered");
   body.push([
     "TOTAL",
     sum("acked"),
     sum("delivered"),
-    sum("deadLettered") + (eventDl ? ` (+${eventDl} whole-event)` : ""),
+    dlText(sum("deadLettered"), sum("eventDeadLettered"), sum("deadOwed")),
+    sum("pendingInLane"),
     sum("lost"),
     sum("duplicates"),
     sum("requests"),
-    String(rows.reduce((n, r) => n + r.injected["5xx"] + r.injected.hang + r.injected.drop, 0)),
+    String(rows.reduce((n, r) => n + injectedTotal(r.injected), 0)),
   ]);
   const cells = [header, ...body].map((row) => row.map(String));
   const widths = header.map((_, i) => Math.max(...cells.map((row) => row[i].length)));
