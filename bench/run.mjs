@@ -465,7 +465,7 @@ async function fanoutBench(dir, eventful, ingressUs) {
     `${FANOUT_ROUNDS} rounds per side: ${EVENTS} events × ${TARGETS} targets = ${expected} deliveries to ${TARGETS} HTTP receivers on 127.0.0.1 (answer 200 at once), after a warm-up round each;`,
   );
   out(
-    `both Workers use the same queue settings (batch ≤ 10, timeout 1 s) and ≤ 6 deliveries in flight (the relay: per target lane); relay signatures verified (${verified}/${TARGETS}).`,
+    `both Workers use the same queue settings (batch ≤ 100, timeout 1 s) and ≤ 6 deliveries in flight (the relay: per target lane); relay signatures verified (${verified}/${TARGETS}).`,
   );
   out(
     table(

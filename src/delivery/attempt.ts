@@ -38,7 +38,8 @@ export async function attemptDelivery(
     });
     const ok = res.status >= 200 && res.status <= 299;
     const start = ok ? undefined : await bodyStart(res);
-    await res.body?.cancel();
+    // An empty answer (the usual 2xx/204) has nothing to drain; cancelling it costs as much as a small request.
+    if (res.headers.get("content-length") !== "0") await res.body?.cancel();
     return { kind: "response", status: res.status, retryAfter: res.headers.get("retry-after"), body: start };
   } catch (err) {
     if (err instanceof Error && (err.name === "TimeoutError" || err.name === "AbortError")) return { kind: "timeout" };

@@ -44,6 +44,12 @@ export class Lane extends DurableObject<Env> {
   private nextStartAt = 0;
   /** When the consumer last handed this lane events (and so its target); see KV_SETTLE_MS. */
   private seenAt = 0;
+  /** When `prune` next has work (infinity: nothing finished yet); undefined until computed. */
+  private pruneAt: number | undefined;
+  /** Who this lane is, once read from storage. */
+  private known: Identity | undefined;
+  /** The alarm as last set or read (null: none); undefined until read, after which only this object changes it. */
+  private alarmAt: number | null | undefined;
   /** Set after a KV write the lane owes failed, or while its target fails its schema: wait before trying again. */
   private holdUntil = 0;
 
@@ -67,27 +73,22 @@ export class Lane extends DurableObject<Env> {
     this.target = { lookup: { kind: "ok", target }, at: nowMs };
     this.seenAt = nowMs;
     const result = this.store.accept(items, nowMs);
-    // Armed even when every item was a duplicate: the call that stored them may have failed to set the alarm.
-    await this.arm(nowMs);
+    // New events are due now. Armed even when every item was a duplicate: the call that stored them may have
+    // failed to set the alarm. The run then sets the alarm precisely.
+    await this.setAlarm(nowMs, nowMs);
     return result;
   }
 
   /** The delivery log entry of one event, or undefined when this lane does not know it. */
   async lookup(eventId: string): Promise<DeliveryView | undefined> {
-    const found = this.store.get(eventId);
-    if (!found) return undefined;
-    const { row, attempts } = found;
+    const row = this.store.get(eventId);
+    if (!row) return undefined;
+    const attempts = JSON.parse(row.log) as AttemptRecord[];
     return {
       target: this.identity()?.target ?? "",
       event: row.envelope === null || row.data === null ? null : { envelope: row.envelope, data: row.data },
       state: row.state,
-      attempts: attempts.map((a) => ({
-        at: new Date(a.at).toISOString(),
-        ...(a.status !== null && { status: a.status }),
-        durationMs: a.duration_ms,
-        ...(a.error !== null && { error: a.error }),
-        ...(a.response !== null && { response: a.response }),
-      })),
+      attempts: attempts.map((a) => ({ ...a, at: new Date(a.at).toISOString() })),
       ...(row.state === "pending" && row.next_at !== null && { nextAttemptAt: new Date(row.next_at).toISOString() }),
     };
   }
@@ -126,6 +127,10 @@ export class Lane extends DurableObject<Env> {
     if (remaining === 0) {
       await this.ctx.storage.deleteAlarm();
       await this.ctx.storage.deleteAll();
+      this.alarmAt = null;
+      this.known = undefined;
+      this.pruneAt = undefined;
+      this.store.reset();
       this.store.migrate();
       this.target = undefined;
       this.holdUntil = 0;
@@ -151,6 +156,8 @@ export class Lane extends DurableObject<Env> {
   private running: Promise<void> = Promise.resolve();
 
   override async alarm(): Promise<void> {
+    // The runtime clears the alarm it is running.
+    this.alarmAt = null;
     const run = this.running.then(() => this.run());
     this.running = run.catch(() => undefined);
     await run;
@@ -190,7 +197,10 @@ export class Lane extends DurableObject<Env> {
       }
       await this.settleOwed(id, budget, log);
       const nowMs = Date.now();
-      this.store.prune(nowMs - cfg.deliveryLogRetentionMs, nowMs - keepMs(cfg), PRUNE_ROWS);
+      if (nowMs >= (this.pruneAt ?? 0)) {
+        this.store.prune(nowMs - cfg.deliveryLogRetentionMs, nowMs - keepMs(cfg), PRUNE_ROWS);
+        this.pruneAt = undefined;
+      }
     } catch (err) {
       // Thrown only when neither KV nor memory knows the target, or storage failed: nothing was lost, and the
       // next run, after a pause, tries again. Not rethrown: the runtime's own alarm retries give up after six.
@@ -236,7 +246,7 @@ export class Lane extends DurableObject<Env> {
   private async deliverOne(target: TargetWithId, row: DeliveryRow, cfg: Settings, log: Logger): Promise<boolean> {
     if (row.envelope === null || row.data === null) {
       this.store.recordAttempt(
-        row.event_id,
+        row,
         { at: Date.now(), durationMs: 0, error: "payload missing" },
         {
           state: "dead",
@@ -251,7 +261,7 @@ export class Lane extends DurableObject<Env> {
     const finished = Date.now();
     const verdict = classify(result);
     const next = plan(row, verdict, result, cfg, finished);
-    this.store.recordAttempt(row.event_id, attemptRecord(result, verdict, at, finished - at), next);
+    this.store.recordAttempt(row, attemptRecord(result, verdict, at, finished - at), next);
     this.updateCircuit(verdict, finished, cfg, log);
 
     const status = result.kind === "response" ? result.status : undefined;
@@ -380,22 +390,33 @@ export class Lane extends DurableObject<Env> {
     if (this.store.pendingDisable() !== undefined || this.store.unwrittenDeadLetters(1).length > 0) {
       times.push(Math.max(nowMs, this.holdUntil));
     }
-    const prune = this.store.nextPruneAt(cfg.deliveryLogRetentionMs, keepMs(cfg));
-    if (prune !== undefined) times.push(prune + 1000);
-    if (times.length === 0) return;
-    const at = Math.max(nowMs, Math.min(...times));
-    const current = await this.ctx.storage.getAlarm();
-    if (current === null || current > at || current < nowMs) await this.ctx.storage.setAlarm(at);
+    // Recomputed after each prune, and while no finished delivery is known: a delivery that finishes now is
+    // prunable only after every one already finished.
+    if (this.pruneAt === undefined || this.pruneAt === Number.POSITIVE_INFINITY) {
+      this.pruneAt = this.store.nextPruneAt(cfg.deliveryLogRetentionMs, keepMs(cfg)) ?? Number.POSITIVE_INFINITY;
+    }
+    if (this.pruneAt !== Number.POSITIVE_INFINITY) times.push(this.pruneAt + 1000);
+    if (times.length > 0) await this.setAlarm(Math.max(nowMs, Math.min(...times)), nowMs);
+  }
+
+  /** Moves the alarm to `at` unless it is already set, in the future, no later than that. */
+  private async setAlarm(at: number, nowMs: number): Promise<void> {
+    this.alarmAt ??= await this.ctx.storage.getAlarm();
+    if (this.alarmAt !== null && this.alarmAt <= at && this.alarmAt >= nowMs) return;
+    await this.ctx.storage.setAlarm(at);
+    this.alarmAt = at;
   }
 
   private identify(id: Identity): void {
     const known = this.identity();
     if (known?.target === id.target && known.shard === id.shard) return;
     this.ctx.storage.kv.put("identity", id);
+    this.known = id;
   }
 
   private identity(): Identity | undefined {
-    return this.ctx.storage.kv.get<Identity>("identity");
+    this.known ??= this.ctx.storage.kv.get<Identity>("identity");
+    return this.known;
   }
 }
 

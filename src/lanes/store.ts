@@ -11,6 +11,9 @@ import { type Circuit, CLOSED } from "./circuit";
 const MIGRATIONS: readonly { name: string; sql: string }[] = [
   {
     name: "001_deliveries",
+    // Partial indexes, each over the rows one query needs (due ones, finished ones, owed dead letters): a row
+    // only enters the indexes of the states it passes through, which keeps rows written per delivery low.
+    // Attempts are a JSON array on the row, so recording one is a single UPDATE.
     sql: `
       CREATE TABLE deliveries (
         event_id TEXT PRIMARY KEY,
@@ -20,6 +23,7 @@ const MIGRATIONS: readonly { name: string; sql: string }[] = [
         state TEXT NOT NULL,
         tries INTEGER NOT NULL DEFAULT 0,
         attempts INTEGER NOT NULL DEFAULT 0,
+        log TEXT NOT NULL DEFAULT '[]',
         next_at INTEGER,
         last_status INTEGER,
         last_error TEXT,
@@ -29,20 +33,10 @@ const MIGRATIONS: readonly { name: string; sql: string }[] = [
         replay_id TEXT,
         dead_letter INTEGER NOT NULL DEFAULT 0
       );
-      CREATE INDEX deliveries_due ON deliveries (state, next_at);
+      CREATE INDEX deliveries_due ON deliveries (next_at) WHERE state = 'pending';
       CREATE INDEX deliveries_created ON deliveries (created_at, event_id);
-      CREATE INDEX deliveries_updated ON deliveries (updated_at);
+      CREATE INDEX deliveries_finished ON deliveries (updated_at) WHERE state != 'pending' AND dead_letter = 0;
       CREATE INDEX deliveries_dead_letter ON deliveries (dead_letter) WHERE dead_letter = 1;
-      CREATE TABLE attempts (
-        event_id TEXT NOT NULL,
-        n INTEGER NOT NULL,
-        at INTEGER NOT NULL,
-        status INTEGER,
-        duration_ms INTEGER NOT NULL,
-        error TEXT,
-        response TEXT,
-        PRIMARY KEY (event_id, n)
-      );
       CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);`,
   },
 ];
@@ -57,6 +51,8 @@ export type DeliveryRow = {
   state: DeliveryState;
   tries: number;
   attempts: number;
+  /** JSON array of AttemptRecord. */
+  log: string;
   next_at: number | null;
   last_status: number | null;
   last_error: string | null;
@@ -65,15 +61,6 @@ export type DeliveryRow = {
   updated_at: number;
   replay_id: string | null;
   dead_letter: number;
-};
-
-export type AttemptRow = {
-  n: number;
-  at: number;
-  status: number | null;
-  duration_ms: number;
-  error: string | null;
-  response: string | null;
 };
 
 /** What the consumer hands a lane: one event, and for an operator's replay the replay's id. */
@@ -96,13 +83,86 @@ export type Next =
 
 type Row = Record<string, SqlStorageValue>;
 
+/** Events per upsert: 8 bound parameters each, at most 100 per statement. */
+const ACCEPT_CHUNK = 12;
+/**
+ * How long finished attempts may wait to be written together. A commit costs more than the rows it writes; a
+ * crash within this window loses only records, so those deliveries are attempted again (at least once).
+ */
+const FLUSH_DELAY_MS = 50;
+/** Attempt records per UPDATE: 9 bound parameters each. */
+const UPDATE_CHUNK = 11;
+
+/** Deliveries that owe nothing more: delivered, or dead with their dead letter in KV. Matches deliveries_finished. */
+const FINISHED = "state != 'pending' AND dead_letter = 0";
+
 export class LaneStore {
   /** Rows written since the object started: the bench reports rows written per delivery. */
   rowsWritten = 0;
+  // Write-through caches of what every alarm run consults: each SQL statement costs, so these are read from
+  // storage once per object lifetime. The object is the only writer of its storage, so they cannot go stale.
+  private circuitCache: Circuit | undefined;
+  private disableCache: { reason: string | undefined } | undefined;
+  /** Whether dead letters may be owed; false once a lookup found none, until a delivery dies again. */
+  private owed = true;
 
   constructor(private readonly storage: DurableObjectStorage) {}
 
+  /**
+   * Attempt records and the circuit waiting to be written. A commit costs far more than a row: the attempts that
+   * finish within FLUSH_DELAY_MS of each other are written as multi-row UPDATEs in one transaction, and always
+   * before anything reads the table.
+   */
+  private attemptsToWrite: SqlStorageValue[][] = [];
+  private circuitToWrite: string | undefined;
+
+  private scheduleFlush(): void {
+    if (this.attemptsToWrite.length + (this.circuitToWrite === undefined ? 0 : 1) === 1) {
+      setTimeout(() => this.flushQuietly(), FLUSH_DELAY_MS);
+    }
+  }
+
+  /** Writes what is deferred, in one transaction. Throws if storage fails; the writes are then lost. */
+  flush(): void {
+    if (this.attemptsToWrite.length === 0 && this.circuitToWrite === undefined) return;
+    const attempts = this.attemptsToWrite;
+    const circuit = this.circuitToWrite;
+    this.attemptsToWrite = [];
+    this.circuitToWrite = undefined;
+    this.storage.transactionSync(() => {
+      for (let i = 0; i < attempts.length; i += UPDATE_CHUNK) {
+        const chunk = attempts.slice(i, i + UPDATE_CHUNK);
+        // The IN list makes each row a primary-key lookup, whatever the table's size.
+        this.run(
+          `WITH v (id, log, state, tries, next_at, last_status, last_error, last_at, dead_letter) AS
+             (VALUES ${chunk.map(() => "(?, ?, ?, ?, ?, ?, ?, ?, ?)").join(", ")})
+           UPDATE deliveries SET attempts = attempts + 1,
+             (log, state, tries, next_at, last_status, last_error, last_at, updated_at, dead_letter) =
+             (SELECT log, state, tries, next_at, last_status, last_error, last_at, last_at, dead_letter
+              FROM v WHERE v.id = deliveries.event_id)
+           WHERE event_id IN (SELECT id FROM v)`,
+          ...chunk.flat(),
+        );
+      }
+      if (circuit !== undefined) this.run("INSERT OR REPLACE INTO meta (key, value) VALUES ('circuit', ?)", circuit);
+    });
+  }
+
+  private flushQuietly(): void {
+    try {
+      this.flush();
+    } catch (err) {
+      // The deliveries stay pending and are attempted again: only their 2xx record was lost.
+      console.error(JSON.stringify({ level: "error", msg: "could not record attempts", reason: String(err) }));
+    }
+  }
+
   private exec<T extends Row>(query: string, ...params: SqlStorageValue[]): T[] {
+    this.flush();
+    return this.run<T>(query, ...params);
+  }
+
+  private run<T extends Row>(query: string, ...params: SqlStorageValue[]): T[] {
     const cursor = this.storage.sql.exec<T>(query, ...params);
     const rows = cursor.toArray();
     this.rowsWritten += cursor.rowsWritten;
@@ -128,85 +188,67 @@ export class LaneStore {
    */
   accept(items: readonly LaneItem[], nowMs: number): { accepted: number; duplicates: number } {
     let accepted = 0;
-    this.storage.transactionSync(() => {
-      for (const { event, data, replay } of items) {
-        const existing = this.exec<{ replay_id: string | null }>(
-          "SELECT replay_id FROM deliveries WHERE event_id = ?",
-          event.id,
-        )[0];
-        if (!existing) {
-          this.exec(
-            `INSERT INTO deliveries (event_id, type, envelope, data, state, next_at, created_at, updated_at, replay_id)
-             VALUES (?, ?, ?, ?, 'pending', ?, ?, ?, ?)`,
-            event.id,
-            event.type,
-            JSON.stringify(event),
-            data,
-            nowMs,
-            nowMs,
-            nowMs,
-            replay ?? null,
-          );
-          accepted++;
-        } else if (replay !== undefined && existing.replay_id !== replay) {
-          this.exec(
-            `UPDATE deliveries SET envelope = ?, data = ?, state = 'pending', tries = 0, next_at = ?, updated_at = ?,
-             replay_id = ?, dead_letter = 0 WHERE event_id = ?`,
-            JSON.stringify(event),
-            data,
-            nowMs,
-            nowMs,
-            replay,
-            event.id,
-          );
-          accepted++;
-        }
-      }
-    });
+    // One upsert per chunk (SQL binds at most 100 parameters): a new event is inserted; a known one changes only
+    // for a replay id it has not seen, which starts a fresh retry schedule. RETURNING lists just those rows.
+    for (let i = 0; i < items.length; i += ACCEPT_CHUNK) {
+      const chunk = items.slice(i, i + ACCEPT_CHUNK);
+      const params = chunk.flatMap(({ event, data, replay }) => [
+        event.id,
+        event.type,
+        JSON.stringify(event),
+        data,
+        nowMs,
+        nowMs,
+        nowMs,
+        replay ?? null,
+      ]);
+      accepted += this.exec(
+        `INSERT INTO deliveries (event_id, type, envelope, data, state, next_at, created_at, updated_at, replay_id)
+         VALUES ${chunk.map(() => "(?, ?, ?, ?, 'pending', ?, ?, ?, ?)").join(", ")}
+         ON CONFLICT (event_id) DO UPDATE SET envelope = excluded.envelope, data = excluded.data, state = 'pending',
+           tries = 0, next_at = excluded.next_at, updated_at = excluded.updated_at, replay_id = excluded.replay_id,
+           dead_letter = 0
+         WHERE excluded.replay_id IS NOT NULL AND excluded.replay_id IS NOT deliveries.replay_id
+         RETURNING event_id`,
+        ...params,
+      ).length;
+    }
     return { accepted, duplicates: items.length - accepted };
   }
 
-  /** Pending deliveries due by `nowMs`, oldest first. */
+  /**
+   * Pending deliveries due by `nowMs`, oldest first. It does not wait for deferred attempt records: it skips
+   * their rows instead (a row whose attempt is recorded but not yet written is not due), so a round of delivery
+   * costs no commit of its own.
+   */
   due(nowMs: number, limit: number): DeliveryRow[] {
-    return this.exec<DeliveryRow>(
-      "SELECT * FROM deliveries WHERE state = 'pending' AND next_at <= ? ORDER BY next_at, created_at LIMIT ?",
+    const unwritten = new Set(this.attemptsToWrite.map((a) => a[0]));
+    return this.run<DeliveryRow>(
+      "SELECT * FROM deliveries WHERE state = 'pending' AND next_at <= ? ORDER BY next_at LIMIT ?",
       nowMs,
-      limit,
-    );
+      limit + unwritten.size,
+    )
+      .filter((row) => !unwritten.has(row.event_id))
+      .slice(0, limit);
   }
 
-  /** Records one attempt and its consequence in one transaction. */
-  recordAttempt(eventId: string, attempt: AttemptRecord, next: Next): void {
-    this.storage.transactionSync(() => {
-      const row = this.exec<{ attempts: number }>("SELECT attempts FROM deliveries WHERE event_id = ?", eventId)[0];
-      if (!row) return;
-      const n = row.attempts + 1;
-      this.exec(
-        "INSERT OR REPLACE INTO attempts (event_id, n, at, status, duration_ms, error, response) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        eventId,
-        n,
-        attempt.at,
-        attempt.status ?? null,
-        attempt.durationMs,
-        attempt.error ?? null,
-        attempt.response ?? null,
-      );
-      const error = next.state === "dead" ? next.reason : (attempt.error ?? null);
-      this.exec(
-        `UPDATE deliveries SET attempts = ?, state = ?, tries = ?, next_at = ?, last_status = ?, last_error = ?,
-         last_at = ?, updated_at = ?, dead_letter = ? WHERE event_id = ?`,
-        n,
-        next.state,
-        next.state === "pending" ? next.tries : 0,
-        next.state === "pending" ? next.nextAt : null,
-        attempt.status ?? null,
-        error,
-        attempt.at,
-        attempt.at,
-        next.state === "dead" ? 1 : 0,
-        eventId,
-      );
-    });
+  /** Records one attempt and its consequence, in one statement. */
+  recordAttempt(row: Pick<DeliveryRow, "event_id" | "log">, attempt: AttemptRecord, next: Next): void {
+    // The log is appended from the row as read (only this object writes it): cheaper than json_insert.
+    const log = `${row.log.slice(0, -1)}${row.log === "[]" ? "" : ","}${JSON.stringify(attempt)}]`;
+    this.attemptsToWrite.push([
+      row.event_id,
+      log,
+      next.state,
+      next.state === "pending" ? next.tries : 0,
+      next.state === "pending" ? next.nextAt : null,
+      attempt.status ?? null,
+      next.state === "dead" ? next.reason : (attempt.error ?? null),
+      attempt.at,
+      next.state === "dead" ? 1 : 0,
+    ]);
+    this.scheduleFlush();
+    if (next.state === "dead") this.owed = true;
   }
 
   /** Ends every pending delivery as dead without an attempt (target disabled or deleted): each becomes a dead letter. */
@@ -217,28 +259,26 @@ export class LaneStore {
       reason,
       nowMs,
     );
+    if (rows.length > 0) this.owed = true;
     return rows.length;
   }
 
   /** Dead deliveries whose dead letter is not yet in KV. */
   unwrittenDeadLetters(limit: number): DeliveryRow[] {
-    return this.exec<DeliveryRow>("SELECT * FROM deliveries WHERE dead_letter = 1 LIMIT ?", limit);
+    if (!this.owed) return [];
+    const rows = this.exec<DeliveryRow>("SELECT * FROM deliveries WHERE dead_letter = 1 LIMIT ?", limit);
+    this.owed = rows.length > 0;
+    return rows;
   }
 
-  /** Removes one delivery and its attempts. */
+  /** Removes one delivery. */
   forget(eventId: string): void {
-    this.exec("DELETE FROM attempts WHERE event_id = ?", eventId);
     this.exec("DELETE FROM deliveries WHERE event_id = ?", eventId);
   }
 
   /** Removes every delivery that owes nothing (delivered, or dead with its dead letter written). */
   forgetFinished(): void {
-    this.storage.transactionSync(() => {
-      this.exec(
-        "DELETE FROM attempts WHERE event_id IN (SELECT event_id FROM deliveries WHERE state != 'pending' AND dead_letter = 0)",
-      );
-      this.exec("DELETE FROM deliveries WHERE state != 'pending' AND dead_letter = 0");
-    });
+    this.exec(`DELETE FROM deliveries WHERE ${FINISHED}`);
   }
 
   markDeadLetterWritten(eventId: string): void {
@@ -255,49 +295,42 @@ export class LaneStore {
 
   /** When `prune` next has work, given how long payloads and records of finished deliveries are kept. */
   nextPruneAt(payloadMs: number, recordMs: number): number | undefined {
-    const row = this.exec<{ payload: number | null; record: number | null }>(
-      `SELECT MIN(CASE WHEN data IS NOT NULL THEN updated_at END) AS payload, MIN(updated_at) AS record
-       FROM deliveries WHERE state != 'pending' AND dead_letter = 0`,
-    )[0];
-    const times = [
-      row?.payload == null ? undefined : row.payload + payloadMs,
-      row?.record == null ? undefined : row.record + recordMs,
-    ].filter((t): t is number => t !== undefined);
-    return times.length > 0 ? Math.min(...times) : undefined;
+    const oldest = (extra: string) =>
+      this.exec<{ at: number }>(
+        `SELECT updated_at AS at FROM deliveries WHERE ${FINISHED} ${extra} ORDER BY updated_at LIMIT 1`,
+      )[0]?.at;
+    const payload = oldest("AND data IS NOT NULL");
+    const record = oldest("");
+    const times = [payload, record].map((at, i) =>
+      at === undefined ? undefined : at + (i === 0 ? payloadMs : recordMs),
+    );
+    const known = times.filter((t): t is number => t !== undefined);
+    return known.length > 0 ? Math.min(...known) : undefined;
   }
 
   /**
-   * Bounds storage: finished deliveries lose their payload after `payloadBefore` and their whole record (and
-   * attempts) after `recordBefore`. Pending ones are never pruned. At most `limit` records per call.
+   * Bounds storage: finished deliveries lose their payload after `payloadBefore` and their whole record after
+   * `recordBefore`. Pending ones, and dead ones whose dead letter is not yet in KV, are never pruned. At most
+   * `limit` records per call.
    */
   prune(payloadBefore: number, recordBefore: number, limit: number): number {
-    let removed = 0;
-    this.storage.transactionSync(() => {
-      const old = this.exec<{ event_id: string }>(
-        `SELECT event_id FROM deliveries WHERE state != 'pending' AND dead_letter = 0 AND updated_at < ? LIMIT ?`,
-        recordBefore,
-        limit,
-      );
-      for (const { event_id } of old) this.forget(event_id);
-      removed = old.length;
-      this.exec(
-        `UPDATE deliveries SET envelope = NULL, data = NULL WHERE event_id IN (SELECT event_id FROM deliveries
-         WHERE state != 'pending' AND dead_letter = 0 AND updated_at < ? AND data IS NOT NULL LIMIT ?)`,
-        payloadBefore,
-        limit,
-      );
-    });
+    const removed = this.exec(
+      `DELETE FROM deliveries WHERE event_id IN (SELECT event_id FROM deliveries WHERE ${FINISHED} AND updated_at < ?
+       ORDER BY updated_at LIMIT ?) RETURNING event_id`,
+      recordBefore,
+      limit,
+    ).length;
+    this.exec(
+      `UPDATE deliveries SET envelope = NULL, data = NULL WHERE event_id IN (SELECT event_id FROM deliveries
+       WHERE ${FINISHED} AND updated_at < ? AND data IS NOT NULL ORDER BY updated_at LIMIT ?)`,
+      payloadBefore,
+      limit,
+    );
     return removed;
   }
 
-  get(eventId: string): { row: DeliveryRow; attempts: AttemptRow[] } | undefined {
-    const row = this.exec<DeliveryRow>("SELECT * FROM deliveries WHERE event_id = ?", eventId)[0];
-    if (!row) return undefined;
-    const attempts = this.exec<AttemptRow>(
-      "SELECT n, at, status, duration_ms, error, response FROM attempts WHERE event_id = ? ORDER BY n",
-      eventId,
-    );
-    return { row, attempts };
+  get(eventId: string): DeliveryRow | undefined {
+    return this.exec<DeliveryRow>("SELECT * FROM deliveries WHERE event_id = ?", eventId)[0];
   }
 
   /** Newest first, keyset-paginated on (created_at, event_id) so pages from several shards merge. */
@@ -336,21 +369,39 @@ export class LaneStore {
   }
 
   circuit(): Circuit {
-    const row = this.exec<{ value: string }>("SELECT value FROM meta WHERE key = 'circuit'")[0];
-    return row ? (JSON.parse(row.value) as Circuit) : CLOSED;
+    if (this.circuitCache === undefined) {
+      const row = this.exec<{ value: string }>("SELECT value FROM meta WHERE key = 'circuit'")[0];
+      this.circuitCache = row ? (JSON.parse(row.value) as Circuit) : CLOSED;
+    }
+    return this.circuitCache;
   }
 
   setCircuit(circuit: Circuit): void {
-    this.exec("INSERT OR REPLACE INTO meta (key, value) VALUES ('circuit', ?)", JSON.stringify(circuit));
+    this.circuitCache = circuit;
+    this.circuitToWrite = JSON.stringify(circuit);
+    this.scheduleFlush();
   }
 
   /** A KV write the lane still owes (the 410 disable of its target), kept until it succeeds. */
   pendingDisable(): string | undefined {
-    return this.exec<{ value: string }>("SELECT value FROM meta WHERE key = 'disable'")[0]?.value;
+    this.disableCache ??= {
+      reason: this.exec<{ value: string }>("SELECT value FROM meta WHERE key = 'disable'")[0]?.value,
+    };
+    return this.disableCache.reason;
   }
 
   setPendingDisable(reason: string | undefined): void {
     if (reason === undefined) this.exec("DELETE FROM meta WHERE key = 'disable'");
     else this.exec("INSERT OR REPLACE INTO meta (key, value) VALUES ('disable', ?)", reason);
+    this.disableCache = { reason };
+  }
+
+  /** Forgets the caches, after the object's storage was wiped. */
+  reset(): void {
+    this.attemptsToWrite = [];
+    this.circuitToWrite = undefined;
+    this.circuitCache = undefined;
+    this.disableCache = undefined;
+    this.owed = true;
   }
 }

@@ -12,7 +12,7 @@ export function lane(target: string, shard = 0): DurableObjectStub<Lane> {
  * circuit's probe too. Tests then run the alarm instead of waiting out the retry schedule.
  */
 export async function makeDue(stub: DurableObjectStub<Lane>): Promise<void> {
-  await runInDurableObject(stub, (_instance, state) => {
+  await rewriteStorage(stub, (state) => {
     state.storage.sql.exec("UPDATE deliveries SET next_at = 0 WHERE state = 'pending'");
     const row = state.storage.sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = 'circuit'").toArray()[0];
     if (row) {
@@ -20,6 +20,24 @@ export async function makeDue(stub: DurableObjectStub<Lane>): Promise<void> {
       if (circuit.probeAt !== undefined) circuit.probeAt = 0;
       state.storage.sql.exec("UPDATE meta SET value = ? WHERE key = 'circuit'", JSON.stringify(circuit));
     }
+  });
+}
+
+/**
+ * Changes a lane's storage behind its back (as time passing would), then makes it forget what it keeps in memory
+ * of that storage, so its next call reads the change.
+ */
+export async function rewriteStorage<R>(
+  stub: DurableObjectStub<Lane>,
+  change: (state: DurableObjectState) => R,
+): Promise<R> {
+  return runInDurableObject(stub, (instance: Lane, state) => {
+    const self = instance as unknown as { store: { reset(): void; flush(): void }; pruneAt: number | undefined };
+    self.store.flush();
+    const result = change(state);
+    self.store.reset();
+    self.pruneAt = undefined;
+    return result;
   });
 }
 

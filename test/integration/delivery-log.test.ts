@@ -8,7 +8,7 @@ import { shardOf } from "../../src/lanes/route";
 import { adminClient, errorOf } from "../helpers/admin-client";
 import { clearKv, makeEvent, split, stubFetch } from "../helpers/consumer-harness";
 import { ATTEMPTS, acceptQuietly, overrideLaneEnv, setupTarget } from "../helpers/lane-faults";
-import { lane, makeDue, runAlarm, settle } from "../helpers/lanes";
+import { lane, makeDue, rewriteStorage, runAlarm, settle } from "../helpers/lanes";
 
 /** The test bindings leave these at wrangler.toml's values. */
 const RETENTION_MS = 604_800 * 1000;
@@ -40,7 +40,7 @@ async function listPage(target: string, query = "") {
 
 /** Runs SQL in a lane's storage (to age its rows, standing in for time passing). */
 async function sql(stub: DurableObjectStub<Lane>, query: string, ...params: SqlStorageValue[]) {
-  return runInDurableObject(stub, (_instance, state) => state.storage.sql.exec(query, ...params).toArray());
+  return rewriteStorage(stub, (state) => state.storage.sql.exec(query, ...params).toArray());
 }
 
 /** Ages one delivery: it finished (was last updated) `ago` ms before now. */
@@ -419,7 +419,7 @@ describe("delivery log: pruning", () => {
     await runAlarm(a.stub);
 
     expect((await adminClient().call("GET", `/admin/events/${expired.id}`)).status).toBe(404);
-    expect(await sql(a.stub, "SELECT * FROM attempts WHERE event_id = ?", expired.id)).toEqual([]);
+    expect(await sql(a.stub, "SELECT * FROM deliveries WHERE event_id = ?", expired.id)).toEqual([]);
     expect((await eventView(kept.id)).event?.id).toBe(kept.id);
     expect((await listPage(a.id)).items.map((i) => i.event)).toEqual([kept.id]);
   });

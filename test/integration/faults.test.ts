@@ -563,7 +563,7 @@ describe("faults: alarm runs", () => {
     let threw = false;
     const record = LaneStore.prototype.recordAttempt;
     vi.spyOn(LaneStore.prototype, "recordAttempt").mockImplementation(function (this: LaneStore, ...args) {
-      if (args[0] === first.id && !threw) {
+      if (args[0].event_id === first.id && !threw) {
         threw = true;
         throw new Error("SQLITE_IOERR");
       }
