@@ -25,15 +25,21 @@ function probeDelayMs(probes: number, probeSeconds: number): number {
   return Math.min(MAX_PROBE_SECONDS, probeSeconds * 2 ** Math.min(probes, 20)) * 1000;
 }
 
-/** The circuit after an attempt's outcome. */
+/**
+ * The circuit after an attempt's outcome. `probe` says the attempt was the open circuit's probe: only a failed
+ * probe lengthens the interval. Attempts already in flight when the circuit opened fail on their own, and
+ * counting them as probes would push the first real probe out by minutes.
+ */
 export function afterAttempt(
   circuit: Circuit,
   ok: boolean,
   nowMs: number,
   opts: { threshold: number; probeSeconds: number },
+  probe = false,
 ): Circuit {
   if (ok) return CLOSED;
   const failures = circuit.failures + 1;
+  if (circuit.state === "open" && !probe) return { ...circuit, failures };
   if (circuit.state === "open") {
     const probes = (circuit.probes ?? 0) + 1;
     return { ...circuit, failures, probes, probeAt: nowMs + probeDelayMs(probes, opts.probeSeconds) };

@@ -236,14 +236,20 @@ export class Lane extends DurableObject<Env> {
         if (gone || Date.now() - started >= RUN_MS) return;
         if (allowed === "all" && allowance(this.store.circuit(), Date.now()) === "none") return;
         await this.waitForRate(rate);
-        gone = (await this.deliverOne(target, row, cfg, log)) || gone;
+        gone = (await this.deliverOne(target, row, cfg, log, allowed === "probe")) || gone;
       });
     }
     return spent;
   }
 
   /** One attempt of one delivery and its record. Returns whether the target answered 410 Gone. */
-  private async deliverOne(target: TargetWithId, row: DeliveryRow, cfg: Settings, log: Logger): Promise<boolean> {
+  private async deliverOne(
+    target: TargetWithId,
+    row: DeliveryRow,
+    cfg: Settings,
+    log: Logger,
+    probe: boolean,
+  ): Promise<boolean> {
     if (row.envelope === null || row.data === null) {
       this.store.recordAttempt(
         row,
@@ -262,7 +268,7 @@ export class Lane extends DurableObject<Env> {
     const verdict = classify(result);
     const next = plan(row, verdict, result, cfg, finished);
     this.store.recordAttempt(row, attemptRecord(result, verdict, at, finished - at), next);
-    this.updateCircuit(verdict, finished, cfg, log);
+    this.updateCircuit(verdict, finished, cfg, log, probe);
 
     const status = result.kind === "response" ? result.status : undefined;
     const fields = { eventId: event.id, type: event.type, attempt: row.attempts + 1, status };
@@ -287,12 +293,10 @@ export class Lane extends DurableObject<Env> {
     return false;
   }
 
-  private updateCircuit(verdict: Verdict, nowMs: number, cfg: Settings, log: Logger): void {
+  private updateCircuit(verdict: Verdict, nowMs: number, cfg: Settings, log: Logger, probe: boolean): void {
     const before = this.store.circuit();
-    const after = afterAttempt(before, verdict.outcome !== "retry", nowMs, {
-      threshold: cfg.circuitBreakerFailures,
-      probeSeconds: cfg.circuitProbeSeconds,
-    });
+    const opts = { threshold: cfg.circuitBreakerFailures, probeSeconds: cfg.circuitProbeSeconds };
+    const after = afterAttempt(before, verdict.outcome !== "retry", nowMs, opts, probe);
     if (before.state !== after.state) {
       log.warn(after.state === "open" ? "circuit opened" : "circuit closed", { failures: before.failures });
     }

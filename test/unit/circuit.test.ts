@@ -6,7 +6,7 @@ const T = 1_000_000;
 
 function fail(times: number, start = CLOSED, at = T) {
   let circuit = start;
-  for (let i = 0; i < times; i++) circuit = afterAttempt(circuit, false, at, opts);
+  for (let i = 0; i < times; i++) circuit = afterAttempt(circuit, false, at, opts, circuit.state === "open");
   return circuit;
 }
 
@@ -33,12 +33,18 @@ describe("circuit breaker", () => {
     let circuit = fail(3);
     const waits: number[] = [];
     for (let i = 0; i < 10; i++) {
-      circuit = afterAttempt(circuit, false, T, opts);
+      circuit = afterAttempt(circuit, false, T, opts, true);
       waits.push(((circuit.probeAt ?? 0) - T) / 1000);
     }
     expect(waits).toEqual([10, 20, 40, 80, 160, 320, 600, 600, 600, 600]);
     expect(MAX_PROBE_SECONDS).toBe(600);
     expect(circuit.openedAt).toBe(T);
+  });
+
+  it("counts, but does not treat as failed probes, attempts that were in flight when it opened", () => {
+    let circuit = fail(3);
+    for (let i = 0; i < 5; i++) circuit = afterAttempt(circuit, false, T + 100, opts, false);
+    expect(circuit).toMatchObject({ state: "open", failures: 8, probes: 0, probeAt: T + 5_000 });
   });
 
   it("closes on the first success of a probe", () => {
