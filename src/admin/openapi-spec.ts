@@ -71,6 +71,12 @@ export function openApiDocument(version: string): Record<string, unknown> {
     schema: s,
   });
 
+  const paging = (since: string) => [
+    query("since", since, { type: "string", format: "date-time" }),
+    query("limit", "page size, 1–1000 (default 100)", { type: "integer" }),
+    query("cursor", "continue a previous page", { type: "string" }),
+  ];
+
   return {
     openapi: "3.1.0",
     info: {
@@ -153,12 +159,7 @@ export function openApiDocument(version: string): Record<string, unknown> {
           summary: "A target's delivery log, newest first",
           parameters: [
             query("state", "only deliveries in this state", schema(DeliveryStateSchema)),
-            query("since", "only events accepted at or after this ISO 8601 time", {
-              type: "string",
-              format: "date-time",
-            }),
-            query("limit", "page size, 1–1000 (default 100)", { type: "integer" }),
-            query("cursor", "continue a previous page", { type: "string" }),
+            ...paging("only events accepted at or after this ISO 8601 time"),
           ],
           responses: {
             "200": { description: "a page", content: json(ref("DeliveryPage")) },
@@ -187,12 +188,7 @@ export function openApiDocument(version: string): Record<string, unknown> {
           summary: "List dead letters, oldest first per target",
           parameters: [
             query("target", "only this target's", { type: "string" }),
-            query("since", "only those dead-lettered at or after this ISO 8601 time", {
-              type: "string",
-              format: "date-time",
-            }),
-            query("limit", "page size, 1–1000 (default 100)", { type: "integer" }),
-            query("cursor", "continue a previous page", { type: "string" }),
+            ...paging("only those dead-lettered at or after this ISO 8601 time"),
           ],
           responses: {
             "200": {
