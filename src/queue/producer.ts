@@ -1,7 +1,7 @@
 import { RelayError } from "../errors";
 import type { EventEnvelope } from "../event";
 import { MAX_MESSAGE_BYTES } from "../ingress/body";
-import type { DeliveryMessage, QueueMessage } from "./message";
+import type { QueueMessage } from "./message";
 
 /**
  * The only module that writes to the queue. A message is serialised once, here, and sent as JSON text: its size
@@ -41,12 +41,10 @@ export async function enqueueEvent(queue: Queue, event: EventEnvelope, data: str
 }
 
 /** A message and the delay before it is read. */
-export type Scheduled<M extends QueueMessage = QueueMessage> = { message: M; delaySeconds: number };
-/** A delivery (one event, one target) and its delay. */
-export type ScheduledDelivery = Scheduled<DeliveryMessage>;
+type Scheduled = { message: QueueMessage; delaySeconds: number };
 
 /**
- * Enqueues messages (retries, deferred deliveries, replays) with their delays, in as few `sendBatch` calls as the
+ * Enqueues messages (operators' replays) with their delays, in as few `sendBatch` calls as the
  * Queue limits allow. Returns how many calls it made (each is a subrequest).
  */
 export async function enqueueMessages(queue: Queue, messages: readonly Scheduled[]): Promise<number> {
