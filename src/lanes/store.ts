@@ -83,15 +83,11 @@ export type Next =
 
 type Row = Record<string, SqlStorageValue>;
 
-/** Events per upsert: 8 bound parameters each, at most 100 per statement. */
-const ACCEPT_CHUNK = 12;
 /**
  * How long finished attempts may wait to be written together. A commit costs more than the rows it writes; a
  * crash within this window loses only records, so those deliveries are attempted again (at least once).
  */
 const FLUSH_DELAY_MS = 50;
-/** Attempt records per UPDATE: 9 bound parameters each. */
-const UPDATE_CHUNK = 11;
 
 /** Deliveries that owe nothing more: delivered, or dead with their dead letter in KV. Matches deliveries_finished. */
 const FINISHED = "state != 'pending' AND dead_letter = 0";
@@ -109,9 +105,9 @@ export class LaneStore {
   constructor(private readonly storage: DurableObjectStorage) {}
 
   /**
-   * Attempt records and the circuit waiting to be written. A commit costs far more than a row: the attempts that
-   * finish within FLUSH_DELAY_MS of each other are written as multi-row UPDATEs in one transaction, and always
-   * before anything reads the table.
+   * Attempt records and the circuit waiting to be written. A statement and a commit cost far more than a row:
+   * the attempts that finish within FLUSH_DELAY_MS of each other are written by one UPDATE in one transaction,
+   * and always before anything reads the table.
    */
   private attemptsToWrite: SqlStorageValue[][] = [];
   private circuitToWrite: string | undefined;
@@ -130,18 +126,19 @@ export class LaneStore {
     this.attemptsToWrite = [];
     this.circuitToWrite = undefined;
     this.storage.transactionSync(() => {
-      for (let i = 0; i < attempts.length; i += UPDATE_CHUNK) {
-        const chunk = attempts.slice(i, i + UPDATE_CHUNK);
-        // The IN list makes each row a primary-key lookup, whatever the table's size.
+      if (attempts.length > 0) {
+        // One statement for every record, passed as one JSON parameter; the IN list makes each row a primary-key
+        // lookup, whatever the table's size.
         this.run(
-          `WITH v (id, log, state, tries, next_at, last_status, last_error, last_at, dead_letter) AS
-             (VALUES ${chunk.map(() => "(?, ?, ?, ?, ?, ?, ?, ?, ?)").join(", ")})
+          `WITH v AS (SELECT value ->> 0 AS id, value ->> 1 AS log, value ->> 2 AS state, value ->> 3 AS tries,
+             value ->> 4 AS next_at, value ->> 5 AS last_status, value ->> 6 AS last_error, value ->> 7 AS last_at,
+             value ->> 8 AS dead_letter FROM json_each(?))
            UPDATE deliveries SET attempts = attempts + 1,
              (log, state, tries, next_at, last_status, last_error, last_at, updated_at, dead_letter) =
              (SELECT log, state, tries, next_at, last_status, last_error, last_at, last_at, dead_letter
               FROM v WHERE v.id = deliveries.event_id)
            WHERE event_id IN (SELECT id FROM v)`,
-          ...chunk.flat(),
+          JSON.stringify(attempts),
         );
       }
       if (circuit !== undefined) this.run("INSERT OR REPLACE INTO meta (key, value) VALUES ('circuit', ?)", circuit);
@@ -187,32 +184,25 @@ export class LaneStore {
    * starts a fresh retry schedule. Returns how many were new or replayed.
    */
   accept(items: readonly LaneItem[], nowMs: number): { accepted: number; duplicates: number } {
-    let accepted = 0;
-    // One upsert per chunk (SQL binds at most 100 parameters): a new event is inserted; a known one changes only
-    // for a replay id it has not seen, which starts a fresh retry schedule. RETURNING lists just those rows.
-    for (let i = 0; i < items.length; i += ACCEPT_CHUNK) {
-      const chunk = items.slice(i, i + ACCEPT_CHUNK);
-      const params = chunk.flatMap(({ event, data, replay }) => [
-        event.id,
-        event.type,
-        JSON.stringify(event),
-        data,
-        nowMs,
-        nowMs,
-        nowMs,
-        replay ?? null,
-      ]);
-      accepted += this.exec(
-        `INSERT INTO deliveries (event_id, type, envelope, data, state, next_at, created_at, updated_at, replay_id)
-         VALUES ${chunk.map(() => "(?, ?, ?, ?, 'pending', ?, ?, ?, ?)").join(", ")}
-         ON CONFLICT (event_id) DO UPDATE SET envelope = excluded.envelope, data = excluded.data, state = 'pending',
-           tries = 0, next_at = excluded.next_at, updated_at = excluded.updated_at, replay_id = excluded.replay_id,
-           dead_letter = 0
-         WHERE excluded.replay_id IS NOT NULL AND excluded.replay_id IS NOT deliveries.replay_id
-         RETURNING event_id`,
-        ...params,
-      ).length;
-    }
+    if (items.length === 0) return { accepted: 0, duplicates: 0 };
+    // One upsert for the whole batch, its rows passed as one JSON parameter (a statement costs far more than a
+    // row, and binds at most 100 parameters): a new event is inserted; a known one changes only for a replay id
+    // it has not seen, which starts a fresh retry schedule. RETURNING lists just those rows.
+    const rows = JSON.stringify(
+      items.map(({ event, data, replay }) => [event.id, event.type, JSON.stringify(event), data, replay ?? null]),
+    );
+    const accepted = this.exec(
+      `INSERT INTO deliveries (event_id, type, envelope, data, state, next_at, created_at, updated_at, replay_id)
+       SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, 'pending', ?2, ?2, ?2, value ->> 4
+       FROM json_each(?1) WHERE true
+       ON CONFLICT (event_id) DO UPDATE SET envelope = excluded.envelope, data = excluded.data, state = 'pending',
+         tries = 0, next_at = excluded.next_at, updated_at = excluded.updated_at, replay_id = excluded.replay_id,
+         dead_letter = 0
+       WHERE excluded.replay_id IS NOT NULL AND excluded.replay_id IS NOT deliveries.replay_id
+       RETURNING event_id`,
+      rows,
+      nowMs,
+    ).length;
     return { accepted, duplicates: items.length - accepted };
   }
 
