@@ -50,7 +50,7 @@ const encoder = new TextEncoder();
 /**
  * Event id: SHA-256 over the provider, app, channel and the raw body bytes, 128 bits in hex. Hashing the raw
  * bytes (not a re-serialisation) keeps the id stable across parsers; the prefix keeps apps and channels apart.
- * `salt` makes distinct events with identical bodies distinct (see `EventInput.requestTime`).
+ * `salt` makes distinct events with identical bodies distinct (see `EventInput.salt`).
  */
 export async function eventId(
   provider: ProviderName,

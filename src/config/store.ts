@@ -36,7 +36,11 @@ function lanesOf(value: unknown): number {
  * an operator to fix it, never be dropped as if it had been deleted.
  */
 export async function readTarget(kv: KVNamespace, id: string): Promise<TargetLookup> {
-  const value = await kv.get(targetKey(id), "json");
+  return lookupOf(id, await kv.get(targetKey(id), "json"));
+}
+
+/** What a stored value (null: no key) is as a target. */
+function lookupOf(id: string, value: unknown): TargetLookup {
   if (value === null) return { kind: "missing" };
   const parsed = TargetSchema.safeParse(value);
   return parsed.success ? { kind: "ok", target: { ...parsed.data, id } } : { kind: "invalid", lanes: lanesOf(value) };
@@ -83,11 +87,12 @@ export async function listTargets(kv: KVNamespace): Promise<{
     const values = await kv.get(keys.slice(i, i + 100), "json");
     operations++;
     for (const [key, value] of values) {
-      const parsed = TargetSchema.safeParse(value);
       const id = key.slice(PREFIX.length);
-      if (parsed.success) targets.push({ ...parsed.data, id });
-      else if (value !== null) invalid.push(id);
-      if (value !== null) lanes.push({ id, lanes: parsed.success ? (parsed.data.lanes ?? 1) : lanesOf(value) });
+      const found = lookupOf(id, value);
+      if (found.kind === "missing") continue;
+      if (found.kind === "ok") targets.push(found.target);
+      else invalid.push(id);
+      lanes.push({ id, lanes: found.kind === "ok" ? (found.target.lanes ?? 1) : found.lanes });
     }
   }
   targets.sort((a, b) => a.id.localeCompare(b.id));

@@ -7,7 +7,8 @@ export type AttemptResult =
   | {
       kind: "response";
       status: number;
-      retryAfter: string | null /** Start of a failing answer's body. */;
+      retryAfter: string | null;
+      /** The start of a failing answer's body. */
       body?: string;
     }
   | { kind: "timeout" }

@@ -89,7 +89,7 @@ export class Lane extends DurableObject<Env> {
       event: row.envelope === null || row.data === null ? null : { envelope: row.envelope, data: row.data },
       state: row.state,
       attempts: attempts.map((a) => ({ ...a, at: new Date(a.at).toISOString() })),
-      ...(row.state === "pending" && row.next_at !== null && { nextAttemptAt: new Date(row.next_at).toISOString() }),
+      ...nextAttempt(row),
     };
   }
 
@@ -103,7 +103,7 @@ export class Lane extends DurableObject<Env> {
       createdAt: row.created_at,
       ...(row.last_status !== null && { lastStatus: row.last_status }),
       ...(row.last_at !== null && { lastAttemptAt: new Date(row.last_at).toISOString() }),
-      ...(row.state === "pending" && row.next_at !== null && { nextAttemptAt: new Date(row.next_at).toISOString() }),
+      ...nextAttempt(row),
     }));
   }
 
@@ -116,11 +116,13 @@ export class Lane extends DurableObject<Env> {
   async retire(): Promise<{ remaining: number }> {
     const id = this.identity();
     if (!id) return { remaining: 0 };
-    return { remaining: await this.retireSteps(id.target, Math.max(1, settings(this.env).subrequestBudget - 2)) };
+    const { remaining } = await this.retireSteps(id.target, Math.max(1, settings(this.env).subrequestBudget - 2));
+    return { remaining };
   }
 
-  private async retireSteps(target: string, limit: number): Promise<number> {
-    this.store.killPending("target deleted", Date.now());
+  /** Returns how many pending deliveries it dead-lettered, and how many dead letters are still to be written. */
+  private async retireSteps(target: string, limit: number): Promise<{ killed: number; remaining: number }> {
+    const killed = this.store.killPending("target deleted", Date.now());
     this.store.forgetFinished();
     await this.writeDeadLetters(target, limit, true);
     const remaining = this.store.unwrittenDeadLetters(1).length;
@@ -135,7 +137,7 @@ export class Lane extends DurableObject<Env> {
       this.target = undefined;
       this.holdUntil = 0;
     }
-    return remaining;
+    return { killed, remaining };
   }
 
   /** The lane's circuit breaker and backlog, for the admin API and the bench. */
@@ -180,9 +182,8 @@ export class Lane extends DurableObject<Env> {
         // KV is eventually consistent: a target the consumer handed us moments ago may not read back yet here.
         this.holdUntil = Date.now() + INFRA_RETRY_MS;
       } else if (found.kind === "missing") {
-        const pending = this.store.counts().pending;
-        const remaining = await this.retireSteps(id.target, budget);
-        log.warn("target deleted; its pending deliveries are dead-lettered", { deliveries: pending, remaining });
+        const { killed, remaining } = await this.retireSteps(id.target, budget);
+        log.warn("target deleted; its pending deliveries are dead-lettered", { deliveries: killed, remaining });
         if (remaining === 0) return;
       } else if (found.kind === "invalid") {
         // Never dropped as if deleted: the deliveries wait for an operator to fix the stored target.
@@ -251,13 +252,11 @@ export class Lane extends DurableObject<Env> {
     probe: boolean,
   ): Promise<boolean> {
     if (row.envelope === null || row.data === null) {
+      const at = Date.now();
       this.store.recordAttempt(
         row,
-        { at: Date.now(), durationMs: 0, error: "payload missing" },
-        {
-          state: "dead",
-          reason: "payload missing",
-        },
+        { at, durationMs: 0, error: "payload missing" },
+        { state: "dead", reason: "payload missing" },
       );
       return false;
     }
@@ -359,7 +358,7 @@ export class Lane extends DurableObject<Env> {
     cfg: Settings,
     nowMs: number,
   ): Promise<{ lookup: TargetLookup; operations: number }> {
-    if (this.target && nowMs - this.target.at < Math.max(cfg.targetsCacheTtlMs, 1)) {
+    if (this.target && nowMs - this.target.at < cfg.targetsCacheTtlMs) {
       return { lookup: this.target.lookup, operations: 0 };
     }
     try {
@@ -422,6 +421,11 @@ export class Lane extends DurableObject<Env> {
     this.known ??= this.ctx.storage.kv.get<Identity>("identity");
     return this.known;
   }
+}
+
+/** `nextAttemptAt` of the delivery log: only a pending delivery has one. */
+function nextAttempt(row: Pick<DeliveryRow, "state" | "next_at">): { nextAttemptAt?: string } {
+  return row.state === "pending" && row.next_at !== null ? { nextAttemptAt: new Date(row.next_at).toISOString() } : {};
 }
 
 /** How long a finished delivery's record is kept: the log's retention, and at least the dedupe window. */

@@ -6,6 +6,7 @@ import * as z from "zod/mini";
  */
 
 export const DeliveryStateSchema = z.enum(["pending", "delivered", "dead"]);
+export type DeliveryState = z.infer<typeof DeliveryStateSchema>;
 
 export const AttemptLog = z.object({
   at: z.iso.datetime(),
@@ -53,7 +54,7 @@ export type DeliveryView = z.infer<typeof DeliveryLog> & { event: { envelope: st
 export type LaneSummary = z.infer<typeof DeliveryListItem> & { createdAt: number };
 
 export type ListQuery = {
-  state?: z.infer<typeof DeliveryStateSchema>;
+  state?: DeliveryState;
   sinceMs?: number;
   before?: { at: number; id: string };
   limit: number;

@@ -1,9 +1,10 @@
 import type { EventEnvelope } from "../event";
 import { type Circuit, CLOSED } from "./circuit";
+import type { DeliveryState, ListQuery } from "./log";
 
 /**
- * A lane's storage: its own SQLite. One row per event the lane owns (its outbox, retry schedule and delivery
- * log at once) and one row per attempt. Event ids are the natural key, so every write is idempotent: a consumer
+ * A lane's storage: its own SQLite. One row per event the lane owns: its outbox, retry schedule and delivery
+ * log at once, with its attempts as a JSON array on the row. Event ids are the natural key, so every write is idempotent: a consumer
  * retried after the lane accepted, or an alarm that runs twice, changes nothing it has already recorded.
  */
 
@@ -41,8 +42,6 @@ const MIGRATIONS: readonly { name: string; sql: string }[] = [
   },
 ];
 
-export type DeliveryState = "pending" | "delivered" | "dead";
-
 export type DeliveryRow = {
   event_id: string;
   type: string;
@@ -62,6 +61,12 @@ export type DeliveryRow = {
   replay_id: string | null;
   dead_letter: number;
 };
+
+/** The columns a delivery-log page reads. */
+type SummaryRow = Pick<
+  DeliveryRow,
+  "event_id" | "type" | "state" | "attempts" | "last_status" | "last_at" | "next_at" | "created_at"
+>;
 
 /** What the consumer hands a lane: one event, and for an operator's replay the replay's id. */
 export type LaneItem = { event: EventEnvelope; data: string; replay?: string };
@@ -111,11 +116,15 @@ export class LaneStore {
    */
   private attemptsToWrite: SqlStorageValue[][] = [];
   private circuitToWrite: string | undefined;
+  private flushScheduled = false;
 
   private scheduleFlush(): void {
-    if (this.attemptsToWrite.length + (this.circuitToWrite === undefined ? 0 : 1) === 1) {
-      setTimeout(() => this.flushQuietly(), FLUSH_DELAY_MS);
-    }
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setTimeout(() => {
+      this.flushScheduled = false;
+      this.flushQuietly();
+    }, FLUSH_DELAY_MS);
   }
 
   /** Writes what is deferred, in one transaction. Throws if storage fails; the writes are then lost. */
@@ -291,11 +300,9 @@ export class LaneStore {
       )[0]?.at;
     const payload = oldest("AND data IS NOT NULL");
     const record = oldest("");
-    const times = [payload, record].map((at, i) =>
-      at === undefined ? undefined : at + (i === 0 ? payloadMs : recordMs),
-    );
-    const known = times.filter((t): t is number => t !== undefined);
-    return known.length > 0 ? Math.min(...known) : undefined;
+    if (record === undefined) return undefined;
+    // A finished row with its payload is also a finished row: `record` exists whenever `payload` does.
+    return Math.min(record + recordMs, payload === undefined ? Number.POSITIVE_INFINITY : payload + payloadMs);
   }
 
   /**
@@ -324,7 +331,7 @@ export class LaneStore {
   }
 
   /** Newest first, keyset-paginated on (created_at, event_id) so pages from several shards merge. */
-  list(opts: { state?: DeliveryState; sinceMs?: number; before?: { at: number; id: string }; limit: number }) {
+  list(opts: ListQuery): SummaryRow[] {
     const where: string[] = [];
     const params: SqlStorageValue[] = [];
     if (opts.state) {
@@ -340,7 +347,7 @@ export class LaneStore {
       params.push(opts.before.at, opts.before.at, opts.before.id);
     }
     const clause = where.length > 0 ? `WHERE ${where.join(" AND ")}` : "";
-    return this.exec<DeliveryRow>(
+    return this.exec<SummaryRow>(
       `SELECT event_id, type, state, attempts, last_status, last_at, next_at, created_at FROM deliveries ${clause}
        ORDER BY created_at DESC, event_id DESC LIMIT ?`,
       ...params,
