@@ -1,26 +1,11 @@
-import { env, runInDurableObject } from "cloudflare:test";
-import { putTarget } from "../../src/config/store";
-import type { Target, TargetWithId } from "../../src/config/target";
+import { runInDurableObject } from "cloudflare:test";
+import type { TargetWithId } from "../../src/config/target";
 import type { CloudEvent } from "../../src/event";
 import type { Lane } from "../../src/lanes/lane";
 import { shardOf } from "../../src/lanes/route";
 import type { LaneItem } from "../../src/lanes/store";
-import { type DeadLetter, getDeadLetter, listDeadLetters } from "../../src/queue/dead-letters";
-import { makeTarget, type RecordedRequest } from "./consumer-harness";
-import { lane, runAlarm, uniqueTarget } from "./lanes";
-
-/** The test bindings' RETRY_SCHEDULE_SECONDS is 1,2,3: four attempts in all. */
-export const ATTEMPTS = 4;
-
-/** A stored target with a unique id and URL, and its lane (shard 0). */
-export async function setupTarget(overrides: Partial<Target> = {}) {
-  const id = uniqueTarget();
-  const url = `https://${id}.example.test/hook`;
-  const stored = makeTarget(url, overrides);
-  await putTarget(env.TARGETS, id, stored);
-  const target: TargetWithId = { ...stored, id };
-  return { id, url, stored, target, stub: lane(id) };
-}
+import type { RecordedRequest } from "./consumer-harness";
+import { deadLetters, lane, runAlarm } from "./lanes";
 
 /** The private parts of a lane a test reaches into to stand in for time passing. */
 type LaneInternals = { env: Env; holdUntil: number; target: unknown; seenAt: number };
@@ -44,14 +29,6 @@ export async function acceptQuietly(target: TargetWithId, items: LaneItem[], sha
 export async function endHold(stub: DurableObjectStub<Lane>): Promise<void> {
   await runInDurableObject(stub, (instance: Lane) => {
     internals(instance).holdUntil = 0;
-  });
-}
-
-/** Forgets the target the lane last saw, and when, as a lane freshly started would. */
-export async function forgetTarget(stub: DurableObjectStub<Lane>): Promise<void> {
-  await runInDurableObject(stub, (instance: Lane) => {
-    internals(instance).target = undefined;
-    internals(instance).seenAt = 0;
   });
 }
 
@@ -86,13 +63,6 @@ export function deferred<T = void>(): { promise: Promise<T>; resolve: (value: T)
     resolve = r;
   });
   return { promise, resolve };
-}
-
-/** Every dead letter of a target, read in full. */
-export async function deadLetters(target: string): Promise<DeadLetter[]> {
-  const page = await listDeadLetters(env.TARGETS, { target, limit: 1000 });
-  const letters = await Promise.all(page.items.map((item) => getDeadLetter(env.TARGETS, item.id)));
-  return letters.filter((l): l is DeadLetter => l !== undefined);
 }
 
 /** The HTTP requests one event's delivery to one target made (other tests' lanes may fetch meanwhile). */

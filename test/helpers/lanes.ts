@@ -1,6 +1,13 @@
 import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { putTarget } from "../../src/config/store";
+import type { Target, TargetWithId } from "../../src/config/target";
 import type { Lane } from "../../src/lanes/lane";
 import { laneStub } from "../../src/lanes/route";
+import { type DeadLetter, getDeadLetter, listDeadLetters } from "../../src/queue/dead-letters";
+import { makeTarget } from "./consumer-harness";
+
+/** The test bindings' RETRY_SCHEDULE_SECONDS is 1,2,3: four attempts in all. */
+export const ATTEMPTS = 4;
 
 /** The stub of a target's lane (shard 0 unless told). */
 export function lane(target: string, shard = 0): DurableObjectStub<Lane> {
@@ -66,4 +73,33 @@ let n = 0;
 export function uniqueTarget(prefix = "t"): string {
   n++;
   return `${prefix}-${n}-${crypto.randomUUID().slice(0, 8)}`;
+}
+
+/** A stored target with a unique id and URL, and its lane (shard 0). */
+export async function setupTarget(overrides: Partial<Target> = {}) {
+  const id = uniqueTarget();
+  const url = `https://${id}.example.test/hook`;
+  const stored = makeTarget(url, overrides);
+  await putTarget(env.TARGETS, id, stored);
+  const target: TargetWithId = { ...stored, id };
+  return { id, url, stored, target, stub: lane(id) };
+}
+
+/**
+ * Drops the lane's memory of its target, as a lane freshly started would (its next run reads KV), and of when the
+ * consumer last handed it one, unless `keepSeen` (a missing KV read right after a handover is not believed).
+ */
+export async function forgetTarget(stub: DurableObjectStub<Lane>, opts: { keepSeen?: boolean } = {}): Promise<void> {
+  await runInDurableObject(stub, (instance: Lane) => {
+    const self = instance as unknown as { target: unknown; seenAt: number };
+    self.target = undefined;
+    if (!opts.keepSeen) self.seenAt = 0;
+  });
+}
+
+/** Every dead letter (of one target, or all), read in full. */
+export async function deadLetters(target?: string): Promise<DeadLetter[]> {
+  const page = await listDeadLetters(env.TARGETS, { target, limit: 1000 });
+  const letters = await Promise.all(page.items.map((item) => getDeadLetter(env.TARGETS, item.id)));
+  return letters.filter((l): l is DeadLetter => l !== undefined);
 }

@@ -7,7 +7,6 @@ import type { CloudEvent } from "../../src/event";
 import type { Lane } from "../../src/lanes/lane";
 import { shardOf } from "../../src/lanes/route";
 import type { LaneItem } from "../../src/lanes/store";
-import { type DeadLetter, getDeadLetter, listDeadLetters } from "../../src/queue/dead-letters";
 import { TENCENT_APP } from "../helpers/bindings";
 import {
   clearKv,
@@ -20,19 +19,13 @@ import {
   split,
   stubFetch,
 } from "../helpers/consumer-harness";
-import { lane, settle, uniqueTarget } from "../helpers/lanes";
+import { deadLetters, lane, settle, uniqueTarget } from "../helpers/lanes";
 
 const A = "https://a.example.test/hook";
 const B = "https://b.example.test/hook";
 /** Fresh target ids per test: a lane keeps its storage for the whole file. */
 let a = "";
 let b = "";
-
-async function deadLetters(target?: string): Promise<DeadLetter[]> {
-  const page = await listDeadLetters(env.TARGETS, { target, limit: 1000 });
-  const letters = await Promise.all(page.items.map((item) => getDeadLetter(env.TARGETS, item.id)));
-  return letters.filter((l): l is DeadLetter => l !== undefined);
-}
 
 /** Runs the given targets' lanes to rest, so what the consumer handed them has been delivered. */
 async function deliver(...targets: string[]): Promise<void> {

@@ -7,8 +7,8 @@ import { DeliveryListItem, DeliveryLog } from "../../src/lanes/log";
 import { shardOf } from "../../src/lanes/route";
 import { adminClient, errorOf } from "../helpers/admin-client";
 import { clearKv, makeEvent, split, stubFetch } from "../helpers/consumer-harness";
-import { ATTEMPTS, acceptQuietly, overrideLaneEnv, setupTarget } from "../helpers/lane-faults";
-import { lane, makeDue, rewriteStorage, runAlarm, settle } from "../helpers/lanes";
+import { acceptQuietly, overrideLaneEnv } from "../helpers/lane-faults";
+import { ATTEMPTS, lane, makeDue, rewriteStorage, runAlarm, settle, setupTarget } from "../helpers/lanes";
 
 /** The test bindings leave these at wrangler.toml's values. */
 const RETENTION_MS = 604_800 * 1000;

@@ -15,18 +15,8 @@ import {
   split,
   stubFetch,
 } from "../helpers/consumer-harness";
-import {
-  ATTEMPTS,
-  acceptQuietly,
-  deadLetters,
-  endHold,
-  forgetTarget,
-  ledger,
-  requestsFor,
-  runAlarmCatching,
-  setupTarget,
-} from "../helpers/lane-faults";
-import { lane, makeDue, runAlarm, settle } from "../helpers/lanes";
+import { acceptQuietly, endHold, ledger, requestsFor, runAlarmCatching } from "../helpers/lane-faults";
+import { ATTEMPTS, deadLetters, forgetTarget, lane, makeDue, runAlarm, settle, setupTarget } from "../helpers/lanes";
 
 /**
  * Failure semantics of the delivery lanes, proven by injecting one failure per test. Each test checks the three

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { makeEvent, split, stubFetch } from "../helpers/consumer-harness";
-import { overrideLaneEnv, setupTarget } from "../helpers/lane-faults";
+import { overrideLaneEnv } from "../helpers/lane-faults";
+import { setupTarget } from "../helpers/lanes";
 
 /**
  * The lane on its own clock: nothing here runs an alarm by hand, so these tests prove that the alarms a lane

@@ -1,31 +1,17 @@
-import { env, runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { putTarget } from "../../src/config/store";
 import type { Target, TargetWithId } from "../../src/config/target";
 import { verify } from "../../src/delivery/signature";
 import type { CloudEvent } from "../../src/event";
 import type { Lane } from "../../src/lanes/lane";
-import { type DeadLetter, getDeadLetter, listDeadLetters } from "../../src/queue/dead-letters";
 import { adminClient } from "../helpers/admin-client";
 import { hangUntilAborted, makeEvent, makeTarget, split, stubFetch } from "../helpers/consumer-harness";
-import { lane, makeDue, runAlarm, settle, uniqueTarget } from "../helpers/lanes";
-
-/** The test bindings' RETRY_SCHEDULE_SECONDS is 1,2,3: four attempts in all. */
-const ATTEMPTS = 4;
+import { ATTEMPTS, deadLetters, forgetTarget, lane, makeDue, runAlarm, settle, setupTarget } from "../helpers/lanes";
 
 afterEach(() => {
   vi.restoreAllMocks();
 });
-
-/** A stored target with a unique id and URL, and its lane. */
-async function setup(overrides: Partial<Target> = {}) {
-  const id = uniqueTarget();
-  const url = `https://${id}.example.test/hook`;
-  const target: TargetWithId = { ...makeTarget(url, overrides), id };
-  const { id: _, ...stored } = target;
-  await putTarget(env.TARGETS, id, stored);
-  return { id, url, target, stub: lane(id) };
-}
 
 async function accept(target: TargetWithId, events: CloudEvent[], replay?: string) {
   return lane(target.id).accept(
@@ -35,24 +21,9 @@ async function accept(target: TargetWithId, events: CloudEvent[], replay?: strin
   );
 }
 
-/** Drops the lane's memory of its target (as after its cache TTL), and optionally when it last saw it. */
-async function forgetTarget(stub: DurableObjectStub<Lane>, opts: { seenAt?: number }) {
-  await runInDurableObject(stub, (instance) => {
-    const self = instance as unknown as { target: undefined; seenAt: number };
-    self.target = undefined;
-    if (opts.seenAt !== undefined) self.seenAt = opts.seenAt;
-  });
-}
-
-async function deadLetters(target: string): Promise<DeadLetter[]> {
-  const page = await listDeadLetters(env.TARGETS, { target, limit: 1000 });
-  const letters = await Promise.all(page.items.map((item) => getDeadLetter(env.TARGETS, item.id)));
-  return letters.filter((l): l is DeadLetter => l !== undefined);
-}
-
 describe("lane: delivery", () => {
   it("stores accepted events before answering, then delivers each once, signed, and logs it delivered", async () => {
-    const { url, target, stub } = await setup();
+    const { url, target, stub } = await setupTarget();
     const { calls } = stubFetch({ [url]: 200 });
     const events = [await makeEvent(), await makeEvent()];
 
@@ -78,7 +49,7 @@ describe("lane: delivery", () => {
 
 describe("lane: dedupe", () => {
   it("delivers an event accepted twice (a provider's duplicate, or a consumer retried) once", async () => {
-    const { url, target, stub } = await setup();
+    const { url, target, stub } = await setupTarget();
     const { calls } = stubFetch({ [url]: 200 });
     const event = await makeEvent();
 
@@ -91,7 +62,7 @@ describe("lane: dedupe", () => {
   });
 
   it("delivers the same event again for an operator's replay, once per replay id", async () => {
-    const { url, target, stub } = await setup();
+    const { url, target, stub } = await setupTarget();
     const { calls } = stubFetch({ [url]: 200 });
     const event = await makeEvent();
     await accept(target, [event]);
@@ -109,7 +80,7 @@ describe("lane: dedupe", () => {
 
 describe("lane: retries and dead letters", () => {
   it("retries a failing delivery on the schedule and delivers it on the 3rd attempt", async () => {
-    const { url, target, stub } = await setup();
+    const { url, target, stub } = await setupTarget();
     let n = 0;
     const { calls } = stubFetch({ [url]: () => new Response(null, { status: ++n < 3 ? 503 : 200 }) });
     const event = await makeEvent();
@@ -132,7 +103,7 @@ describe("lane: retries and dead letters", () => {
   });
 
   it("keeps the first 512 bytes of a failing answer in the delivery log", async () => {
-    const { url, target, stub } = await setup();
+    const { url, target, stub } = await setupTarget();
     stubFetch({ [url]: () => new Response(`${"x".repeat(600)}`, { status: 500 }) });
     const event = await makeEvent();
     await accept(target, [event]);
@@ -142,7 +113,7 @@ describe("lane: retries and dead letters", () => {
   });
 
   it("dead-letters a delivery after its last scheduled attempt, with its status, error, attempts and event", async () => {
-    const { url, target, stub, id } = await setup();
+    const { url, target, stub, id } = await setupTarget();
     const { calls } = stubFetch({ [url]: 503 });
     const event = await makeEvent();
     await accept(target, [event]);
@@ -164,7 +135,7 @@ describe("lane: retries and dead letters", () => {
   });
 
   it("waits at least as long as a Retry-After that is longer than the schedule", async () => {
-    const { url, target, stub } = await setup();
+    const { url, target, stub } = await setupTarget();
     stubFetch({ [url]: () => new Response(null, { status: 429, headers: { "retry-after": "120" } }) });
     const event = await makeEvent();
     await accept(target, [event]);
@@ -176,7 +147,7 @@ describe("lane: retries and dead letters", () => {
   });
 
   it("retries a delivery that outlasts the target's timeoutMs, recorded as a timeout", async () => {
-    const { url, target, stub } = await setup({ timeoutMs: 100 });
+    const { url, target, stub } = await setupTarget({ timeoutMs: 100 });
     stubFetch({ [url]: hangUntilAborted });
     const event = await makeEvent();
     await accept(target, [event]);
@@ -188,7 +159,7 @@ describe("lane: retries and dead letters", () => {
   });
 
   it("retries a 3xx instead of following it", async () => {
-    const { url, target, stub } = await setup();
+    const { url, target, stub } = await setupTarget();
     const { calls } = stubFetch({ [url]: () => new Response(null, { status: 302, headers: { location: "/x" } }) });
     await accept(target, [await makeEvent()]);
     await runAlarm(stub);
@@ -201,7 +172,7 @@ describe("lane: retries and dead letters", () => {
 
 describe("lane: 410 Gone", () => {
   it("disables the target, dead-letters that delivery and every other pending one, and sends nothing more", async () => {
-    const { url, target, stub, id } = await setup();
+    const { url, target, stub, id } = await setupTarget();
     const { calls } = stubFetch({ [url]: 410 });
     const events = [await makeEvent(), await makeEvent(), await makeEvent()];
     await accept(target, events);
@@ -224,7 +195,7 @@ describe("lane: 410 Gone", () => {
 
 describe("lane: circuit breaker", () => {
   it("opens after 10 consecutive failures, then spends one probe per interval while the rest wait with their budget", async () => {
-    const { url, target, stub } = await setup();
+    const { url, target, stub } = await setupTarget();
     let up = false;
     const { calls } = stubFetch({ [url]: () => new Response(null, { status: up ? 200 : 503 }) });
     const events = await Promise.all(Array.from({ length: 20 }, () => makeEvent()));
@@ -259,13 +230,13 @@ describe("lane: circuit breaker", () => {
 
 describe("lane: target changes", () => {
   it("dead-letters pending deliveries of a target that was deleted, so they can be replayed", async () => {
-    const { url, target, stub, id } = await setup();
+    const { url, target, stub, id } = await setupTarget();
     stubFetch({ [url]: 503 });
     const event = await makeEvent();
     await accept(target, [event]);
     await runAlarm(stub);
     await env.TARGETS.delete(`target:${id}`);
-    await forgetTarget(stub, { seenAt: 0 });
+    await forgetTarget(stub);
 
     await settle(stub);
 
@@ -275,12 +246,12 @@ describe("lane: target changes", () => {
   });
 
   it("does not believe a missing KV read within a minute of the consumer handing it the target (KV propagation)", async () => {
-    const { url, target, stub, id } = await setup();
+    const { url, target, stub, id } = await setupTarget();
     stubFetch({ [url]: 503 });
     await accept(target, [await makeEvent()]);
     await runAlarm(stub);
     await env.TARGETS.delete(`target:${id}`);
-    await forgetTarget(stub, {});
+    await forgetTarget(stub, { keepSeen: true });
 
     await makeDue(stub);
     await runAlarm(stub);
@@ -290,13 +261,13 @@ describe("lane: target changes", () => {
   });
 
   it("dead-letters pending deliveries of a target that was disabled", async () => {
-    const { url, target, stub, id } = await setup();
+    const { url, target, stub, id } = await setupTarget();
     stubFetch({ [url]: 503 });
     await accept(target, [await makeEvent()]);
     await runAlarm(stub);
     const { id: _, ...stored } = target;
     await putTarget(env.TARGETS, id, { ...stored, enabled: false });
-    await forgetTarget(stub, {});
+    await forgetTarget(stub, { keepSeen: true });
 
     await settle(stub);
 
@@ -307,7 +278,7 @@ describe("lane: target changes", () => {
 describe("lane: concurrency and rate", () => {
   /** Delivers `events` events through a lane whose target answers after 20 ms; returns the peak in flight. */
   async function peakInFlight(overrides: Partial<Target>, events: number): Promise<number> {
-    const { url, target, stub } = await setup(overrides);
+    const { url, target, stub } = await setupTarget(overrides);
     let inFlight = 0;
     let peak = 0;
     stubFetch({
@@ -336,7 +307,7 @@ describe("lane: concurrency and rate", () => {
   });
 
   it("starts no more than ratePerSecond deliveries per second", async () => {
-    const { url, target, stub } = await setup({ ratePerSecond: 20 });
+    const { url, target, stub } = await setupTarget({ ratePerSecond: 20 });
     const starts: number[] = [];
     stubFetch({
       [url]: () => {
@@ -356,7 +327,7 @@ describe("lane: concurrency and rate", () => {
 
 describe("lane: deleting its target (DELETE /admin/targets/:id)", () => {
   it("dead-letters the pending deliveries and forgets the rest, so a new target with the id gets an identical event again", async () => {
-    const { url, target, stub, id } = await setup();
+    const { url, target, stub, id } = await setupTarget();
     const { calls } = stubFetch({ [url]: 200 });
     const delivered = await makeEvent();
     await accept(target, [delivered]);
@@ -381,7 +352,7 @@ describe("lane: deleting its target (DELETE /admin/targets/:id)", () => {
   });
 
   it("keeps the target, and answers 503, when a lane cannot be reached: the DELETE can simply be retried", async () => {
-    const { id } = await setup();
+    const { id } = await setupTarget();
     const broken = {
       idFromName: (name: string) => env.LANES.idFromName(name),
       get: () => ({
