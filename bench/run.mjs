@@ -85,6 +85,31 @@ function paired(relay, reference, key) {
   return { median: median(rs), min: Math.min(...rs), max: Math.max(...rs) };
 }
 const range = (r) => `${f(r.median, 2)}× [${f(r.min, 2)}–${f(r.max, 2)}]`;
+
+/** An admin API call on a dev server; throws unless it answered 2xx. */
+async function adminJson(server, method, path, body) {
+  const res = await fetch(`${server.url}/admin${path}`, {
+    method,
+    headers: { authorization: `Bearer ${ADMIN_TOKEN}`, ...(body && { "content-type": "application/json" }) },
+    body: body && JSON.stringify(body),
+    signal: AbortSignal.timeout(10_000),
+  });
+  const json = await res.json();
+  if (!res.ok) throw new Error(`${method} /admin${path}: ${res.status} ${JSON.stringify(json)}`);
+  return json;
+}
+
+/** POSTs one signed callback (an autocannon request description); its status and the event id it enqueued. */
+async function sendCallback(server, req) {
+  const res = await fetch(server.url + req.path, {
+    method: "POST",
+    headers: req.headers,
+    body: req.body,
+    signal: AbortSignal.timeout(10_000),
+  });
+  await res.arrayBuffer();
+  return { status: res.status, eventId: res.headers.get("x-imrelay-event-id") };
+}
 const verdict = (ok) => (ok ? "met" : "MISSED");
 
 /** Aligned plain-text table. */
@@ -225,15 +250,9 @@ async function ackBench(dir, fixtures) {
   const eventful = [];
   const pool = signPool(fixtures);
   for (const [i, req] of pool.entries()) {
-    const res = await fetch(relay.url + req.path, {
-      method: "POST",
-      headers: req.headers,
-      body: req.body,
-      signal: AbortSignal.timeout(10_000),
-    });
-    await res.arrayBuffer();
-    if (res.status !== 200) throw new Error(`preflight: ${fixtures[i].name} answered ${res.status}`);
-    if (res.headers.get("x-imrelay-event-id")) eventful.push(fixtures[i]);
+    const { status, eventId } = await sendCallback(relay, req);
+    if (status !== 200) throw new Error(`preflight: ${fixtures[i].name} answered ${status}`);
+    if (eventId) eventful.push(fixtures[i]);
   }
   out(
     `preflight: all ${fixtures.length} fixtures (${fixtures.filter((x) => x.provider === "tencent").length} Tencent, ${fixtures.filter((x) => x.provider === "netease").length} NetEase) answered 200; ${eventful.length} enqueue an event`,
@@ -391,15 +410,8 @@ async function fanoutBench(dir, eventful, ingressUs) {
   ]);
   const secrets = [];
   for (const [i, url] of receivers.urls.entries()) {
-    const res = await fetch(`${relay.url}/admin/targets/bench${i}`, {
-      method: "PUT",
-      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" },
-      body: JSON.stringify({ url }),
-      signal: AbortSignal.timeout(10_000),
-    });
-    const body = await res.json();
-    if (res.status !== 201) throw new Error(`PUT /admin/targets/bench${i}: ${res.status} ${JSON.stringify(body)}`);
-    secrets.push(body.secret ?? body.target?.secret);
+    const body = await adminJson(relay, "PUT", `/targets/bench${i}`, { url });
+    secrets.push(body.secret);
   }
 
   const expected = EVENTS * TARGETS;
@@ -515,17 +527,6 @@ async function fanoutBench(dir, eventful, ingressUs) {
 }
 
 // ---- 5. isolation -----------------------------------------------------------------------------------------------
-async function adminJson(server, method, path, body) {
-  const res = await fetch(`${server.url}/admin${path}`, {
-    method,
-    headers: { authorization: `Bearer ${ADMIN_TOKEN}`, ...(body && { "content-type": "application/json" }) },
-    body: body && JSON.stringify(body),
-    signal: AbortSignal.timeout(10_000),
-  });
-  const json = await res.json();
-  if (!res.ok) throw new Error(`${method} /admin${path}: ${res.status} ${JSON.stringify(json)}`);
-  return json;
-}
 
 /**
  * Sends `events` unique callbacks at `rate` per second (each starts on its own schedule, not after the previous
@@ -541,16 +542,9 @@ async function isolationRound(server, receiver, eventful, events, rate) {
     const wait = t0 + (i * 1000) / rate - performance.now();
     if (wait > 0) await sleep(wait);
     const at = performance.now();
-    const res = await fetch(server.url + req.path, {
-      method: "POST",
-      headers: req.headers,
-      body: req.body,
-      signal: AbortSignal.timeout(10_000),
-    });
-    await res.arrayBuffer();
-    const id = res.headers.get("x-imrelay-event-id");
-    if (res.status !== 200 || !id) throw new Error(`isolation: callback ${i} answered ${res.status}, event id ${id}`);
-    sent.set(id, at);
+    const { status, eventId } = await sendCallback(server, req);
+    if (status !== 200 || !eventId) throw new Error(`isolation: callback ${i} answered ${status}, event id ${eventId}`);
+    sent.set(eventId, at);
   });
   await Promise.all(sends);
   const sendSeconds = (performance.now() - t0) / 1000;
