@@ -116,19 +116,17 @@ export class LaneStore {
    */
   private attemptsToWrite: SqlStorageValue[][] = [];
   private circuitToWrite: string | undefined;
-  private flushScheduled = false;
+  /** The timer that writes them FLUSH_DELAY_MS after the first of them; any earlier flush cancels it. */
+  private flushTimer: ReturnType<typeof setTimeout> | undefined;
 
   private scheduleFlush(): void {
-    if (this.flushScheduled) return;
-    this.flushScheduled = true;
-    setTimeout(() => {
-      this.flushScheduled = false;
-      this.flushQuietly();
-    }, FLUSH_DELAY_MS);
+    this.flushTimer ??= setTimeout(() => this.flushQuietly(), FLUSH_DELAY_MS);
   }
 
   /** Writes what is deferred, in one transaction. Throws if storage fails; the writes are then lost. */
   flush(): void {
+    clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
     if (this.attemptsToWrite.length === 0 && this.circuitToWrite === undefined) return;
     const attempts = this.attemptsToWrite;
     const circuit = this.circuitToWrite;
