@@ -22,6 +22,7 @@ export const ERRORS = {
   CONFLICT: { status: 409, num: 40901 },
   PAYLOAD_TOO_LARGE: { status: 413, num: 41301 },
   INVALID_TARGET: { status: 422, num: 42201 },
+  INVALID_DECIDER: { status: 422, num: 42202 },
   // Server-side failures are 503, never 500: NetEase 抄送 counts a 500 as "received", so a 500 for an event
   // we did not enqueue would lose it. 503 makes every provider treat the callback as failed.
   NOT_CONFIGURED: { status: 503, num: 50301 },

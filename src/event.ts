@@ -26,6 +26,13 @@ export const EventEnvelope = z.object({
   /** Tencent only: the `ClientIP` and `OptPlatform` query parameters, which the body does not repeat. */
   clientip: z.optional(z.string().check(z.maxLength(64))),
   optplatform: z.optional(z.string().check(z.maxLength(32))),
+  /**
+   * Before-callbacks a decider wanted: what the provider was answered (`modify` is an allow that changed the
+   * action), and by whom: the winning decider's id, or `fallback` when that was a decider's fallback verdict.
+   * Absent when no decider wanted the event (it was allowed unmodified, as every callback without one is).
+   */
+  decision: z.optional(z.enum(["allow", "modify", "deny", "drop"])),
+  decidedby: z.optional(z.string().check(z.minLength(1), z.maxLength(64))),
 });
 export type EventEnvelope = z.infer<typeof EventEnvelope>;
 

@@ -40,3 +40,8 @@ export function createLogger(base: LogFields = {}, min: Level = "info"): Logger 
     with: (fields) => createLogger({ ...base, ...fields }, min),
   };
 }
+
+/** Issue locations only: zod messages are safe, but payload values (PII, message text) never reach the logs. */
+export function issueSummary(issues: readonly { path: readonly PropertyKey[]; code: string }[]): string[] {
+  return issues.slice(0, 10).map((i) => `${i.path.map(String).join(".").slice(0, 120) || "(root)"}: ${i.code}`);
+}

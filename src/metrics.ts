@@ -3,7 +3,15 @@
  * (`METRICS` binding). Without the binding this is a no-op, so the relay runs the same without it. Writing a data
  * point is fire-and-forget and never throws into the ack path.
  */
-export type Outcome = "accepted" | "refused" | "delivered" | "retried" | "dead_lettered" | "disabled";
+export type Outcome =
+  | "accepted"
+  | "refused"
+  | "delivered"
+  | "retried"
+  | "dead_lettered"
+  | "disabled"
+  | "decided"
+  | "decider_fallback";
 
 /** Records one occurrence. `detail` is a refusal code or failure reason, never payload data. */
 export function count(env: Env, outcome: Outcome, provider: string, type: string, detail = ""): void {

@@ -1,13 +1,13 @@
 import { Hono } from "hono";
 import * as z from "zod/mini";
 import { deleteTarget, getTarget, listTargets, putTarget, readTarget } from "../config/store";
-import { type Target, TargetId, TargetInput, withRotatedSecret } from "../config/target";
+import { type Target, TargetId, TargetInput } from "../config/target";
 import type { AppEnv } from "../context";
-import { generateSecret } from "../delivery/signature";
 import { RelayError } from "../errors";
 import type { Lane } from "../lanes/lane";
 import { DeliveryStateSchema, type LaneSummary } from "../lanes/log";
 import { targetLanes } from "../lanes/route";
+import { fromInput, masked, rotated } from "./endpoints";
 import { invalid, readJson } from "./validate";
 
 /** Retire calls per lane in one DELETE; a lane with more left keeps writing its dead letters from its alarm. */
@@ -38,22 +38,6 @@ async function laneState(env: Env, id: string, target: Target) {
     pending: shards.reduce((n, s) => n + s.pending, 0),
     dead: shards.reduce((n, s) => n + s.dead, 0),
     shards: shards.map(({ rowsWritten: _, ...s }) => s),
-  };
-}
-
-/**
- * Secrets are write-only: read back, only the secret's last 4 characters show (enough to tell a rotation
- * happened), and header values are hidden, since they often carry credentials for the endpoint.
- */
-function masked(id: string, target: Target): Record<string, unknown> {
-  const headers = target.headers && Object.fromEntries(Object.keys(target.headers).map((name) => [name, "****"]));
-  const previousSecrets = target.previousSecrets?.map(({ expiresAt }) => ({ expiresAt }));
-  return {
-    id,
-    ...target,
-    secret: `whsec_****${target.secret.slice(-4)}`,
-    ...(headers && { headers }),
-    ...(previousSecrets && { previousSecrets }),
   };
 }
 
@@ -111,37 +95,21 @@ export const targetRoutes = new Hono<AppEnv>()
     if (!parsed.success) throw invalid("INVALID_TARGET", "invalid target", parsed.error.issues);
     const input = parsed.data;
     const existing = await getTarget(c.env.TARGETS, id);
-    const nowMs = Date.now();
-    const now = new Date(nowMs).toISOString();
-    // Omitted: keep the current secret, or generate one for a new target (shown once, below).
-    const secret = input.secret ?? existing?.secret ?? generateSecret();
-    const generated = secret !== input.secret && secret !== existing?.secret;
-    const saved: Target = {
-      ...input,
-      secret: existing?.secret ?? secret,
-      previousSecrets: existing?.previousSecrets,
-      enabled: input.enabled ?? true,
-      createdAt: existing?.createdAt ?? now,
-      updatedAt: now,
-    };
-    // A new secret on an existing target rotates it: the old one keeps signing for the grace period.
-    const target = withRotatedSecret(saved, secret, nowMs);
+    const { value: target, shown } = fromInput(input, existing, Date.now());
     await putTarget(c.env.TARGETS, id, target);
     c.get("log").info("target saved", { target: id, created: !existing });
-    const body = generated ? { ...masked(id, target), secret } : masked(id, target);
+    const body = shown ? { ...masked(id, target), secret: shown } : masked(id, target);
     return c.json(body, existing ? 200 : 201);
   })
   .post("/:id/rotate-secret", async (c) => {
     const id = targetId(c.req.param("id"));
     const existing = await getTarget(c.env.TARGETS, id);
     if (!existing) throw new RelayError("NOT_FOUND", "no such target");
-    const secret = generateSecret();
-    const nowMs = Date.now();
-    const target = { ...withRotatedSecret(existing, secret, nowMs), updatedAt: new Date(nowMs).toISOString() };
+    const { value: target, shown } = rotated(existing, Date.now());
     await putTarget(c.env.TARGETS, id, target);
     c.get("log").info("target secret rotated", { target: id });
     // The new secret is shown exactly once, here; the previous one signs too until it expires.
-    return c.json({ ...masked(id, target), secret });
+    return c.json({ ...masked(id, target), secret: shown });
   })
   .delete("/:id", async (c) => {
     const id = targetId(c.req.param("id"));

@@ -59,6 +59,32 @@ export async function deleteTarget(kv: KVNamespace, id: string): Promise<void> {
 }
 
 /**
+ * Reads every value under `prefix`: one `list` per 1000 keys plus one bulk `get` per 100 (a bulk get is one KV
+ * operation). Returns the ids (the key without the prefix) with their parsed JSON, and the operations used.
+ */
+export async function readPrefix(
+  kv: KVNamespace,
+  prefix: string,
+): Promise<{ entries: [string, unknown][]; operations: number }> {
+  const keys: string[] = [];
+  let operations = 0;
+  let cursor: string | undefined;
+  do {
+    const page: KVNamespaceListResult<unknown, string> = await kv.list({ prefix, cursor });
+    operations++;
+    for (const key of page.keys) keys.push(key.name);
+    cursor = page.list_complete ? undefined : page.cursor;
+  } while (cursor);
+  const entries: [string, unknown][] = [];
+  for (let i = 0; i < keys.length; i += 100) {
+    const values = await kv.get(keys.slice(i, i + 100), "json");
+    operations++;
+    for (const [key, value] of values) entries.push([key.slice(prefix.length), value]);
+  }
+  return { entries, operations };
+}
+
+/**
  * Reads every target: one `list` plus one bulk `get` per 100 keys (a bulk get is one KV operation). Returns the
  * number of KV operations used, so the consumer can count them against its subrequest budget. Entries that do
  * not parse are reported in `invalid` instead of being delivered with a half-read config.
@@ -70,30 +96,16 @@ export async function listTargets(kv: KVNamespace): Promise<{
   lanes: { id: string; lanes: number }[];
   operations: number;
 }> {
-  const keys: string[] = [];
-  let operations = 0;
-  let cursor: string | undefined;
-  do {
-    const page: KVNamespaceListResult<unknown, string> = await kv.list({ prefix: PREFIX, cursor });
-    operations++;
-    for (const key of page.keys) keys.push(key.name);
-    cursor = page.list_complete ? undefined : page.cursor;
-  } while (cursor);
-
+  const { entries, operations } = await readPrefix(kv, PREFIX);
   const targets: TargetWithId[] = [];
   const invalid: string[] = [];
   const lanes: { id: string; lanes: number }[] = [];
-  for (let i = 0; i < keys.length; i += 100) {
-    const values = await kv.get(keys.slice(i, i + 100), "json");
-    operations++;
-    for (const [key, value] of values) {
-      const id = key.slice(PREFIX.length);
-      const found = lookupOf(id, value);
-      if (found.kind === "missing") continue;
-      if (found.kind === "ok") targets.push(found.target);
-      else invalid.push(id);
-      lanes.push({ id, lanes: found.kind === "ok" ? (found.target.lanes ?? 1) : found.lanes });
-    }
+  for (const [id, value] of entries) {
+    const found = lookupOf(id, value);
+    if (found.kind === "missing") continue;
+    if (found.kind === "ok") targets.push(found.target);
+    else invalid.push(id);
+    lanes.push({ id, lanes: found.kind === "ok" ? (found.target.lanes ?? 1) : found.lanes });
   }
   targets.sort((a, b) => a.id.localeCompare(b.id));
   return { targets, invalid, lanes, operations };

@@ -1,4 +1,5 @@
-import { signingSecrets, type TargetWithId } from "../config/target";
+import { type Signed, signingSecrets } from "../config/endpoint";
+import type { TargetWithId } from "../config/target";
 import { concatBytes } from "../crypto";
 import type { AttemptResult } from "./classify";
 import { sign } from "./signature";
@@ -7,10 +8,31 @@ import { sign } from "./signature";
 const USER_AGENT = "imrelay/0.1 (+https://github.com/imrelay/imrelay)";
 
 /**
- * One HTTP delivery of an event to a target, as a Standard Webhooks request carrying a CloudEvent in structured
- * mode. Redirects are not followed (a redirect is a misconfiguration to retry and surface, and following one
- * would send the signed body to a URL nobody validated). Of a failing answer the first 512 bytes are kept for the
- * delivery log; the rest of any answer is discarded unread.
+ * The headers of a signed Standard Webhooks request carrying a CloudEvent in structured mode, as targets and
+ * deciders receive it: the endpoint's own headers, then the relay's, which they cannot override.
+ */
+export async function signedHeaders(
+  endpoint: Signed & { headers?: Record<string, string> | undefined },
+  eventId: string,
+  body: string,
+  nowMs: number,
+): Promise<Headers> {
+  const timestamp = Math.floor(nowMs / 1000);
+  const headers = new Headers(endpoint.headers);
+  headers.set("content-type", "application/cloudevents+json");
+  headers.set("user-agent", USER_AGENT);
+  headers.set("webhook-id", eventId);
+  headers.set("webhook-timestamp", String(timestamp));
+  // One signature per live secret, space-separated as the spec allows, so a secret can rotate without downtime.
+  const signatures = await Promise.all(signingSecrets(endpoint, nowMs).map((s) => sign(s, eventId, timestamp, body)));
+  headers.set("webhook-signature", signatures.join(" "));
+  return headers;
+}
+
+/**
+ * One HTTP delivery of an event to a target. Redirects are not followed (a redirect is a misconfiguration to
+ * retry and surface, and following one would send the signed body to a URL nobody validated). Of a failing
+ * answer the first 512 bytes are kept for the delivery log; the rest of any answer is discarded unread.
  */
 export async function attemptDelivery(
   target: TargetWithId,
@@ -19,15 +41,7 @@ export async function attemptDelivery(
   timeoutMs: number,
   nowMs: number = Date.now(),
 ): Promise<AttemptResult> {
-  const timestamp = Math.floor(nowMs / 1000);
-  const headers = new Headers(target.headers);
-  headers.set("content-type", "application/cloudevents+json");
-  headers.set("user-agent", USER_AGENT);
-  headers.set("webhook-id", eventId);
-  headers.set("webhook-timestamp", String(timestamp));
-  // One signature per live secret, space-separated as the spec allows, so a secret can rotate without downtime.
-  const signatures = await Promise.all(signingSecrets(target, nowMs).map((s) => sign(s, eventId, timestamp, body)));
-  headers.set("webhook-signature", signatures.join(" "));
+  const headers = await signedHeaders(target, eventId, body, nowMs);
   try {
     const res = await fetch(target.url, {
       method: "POST",

@@ -49,3 +49,24 @@ export function matchesFilter(patterns: readonly string[] | undefined, candidate
     return candidates.some((candidate) => regex.test(candidate));
   });
 }
+
+/** What an endpoint's routing fields say it wants. */
+export type Routing = {
+  enabled: boolean;
+  providers?: readonly string[] | undefined;
+  apps?: readonly string[] | undefined;
+  events?: readonly string[] | undefined;
+};
+
+/** Whether an enabled endpoint (target or decider) wants an event of this provider, app and names. */
+export function wants(
+  endpoint: Routing,
+  event: { provider: string; appid: string; type: string; providerevent: string },
+): boolean {
+  return (
+    endpoint.enabled &&
+    (!endpoint.providers || endpoint.providers.includes(event.provider)) &&
+    (!endpoint.apps || endpoint.apps.includes(event.appid)) &&
+    matchesFilter(endpoint.events, [event.type, event.providerevent])
+  );
+}

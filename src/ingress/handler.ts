@@ -1,17 +1,13 @@
 import { requestIdOf } from "../context";
+import { decide } from "../deciders/decide";
 import { toRelayError } from "../errors";
 import { buildEvent } from "../event";
-import { createLogger, logLevel } from "../log";
+import { createLogger, issueSummary, logLevel } from "../log";
 import { count } from "../metrics";
 import { lookup } from "../providers/fields";
 import type { Channel } from "../providers/provider";
 import { enqueueEvent } from "../queue/producer";
 import { parseJsonObject } from "./body";
-
-/** Issue locations only: zod messages are safe, but payload values (PII, message text) never reach the logs. */
-function issueSummary(issues: readonly { path: readonly PropertyKey[]; code: string }[]): string[] {
-  return issues.slice(0, 10).map((i) => `${i.path.map(String).join(".").slice(0, 120) || "(root)"}: ${i.code}`);
-}
 
 /**
  * The ack path, identical for every provider channel: authenticate the raw bytes, parse, validate, build the
@@ -56,6 +52,13 @@ async function respond(channel: Channel, req: Request, url: URL, env: Env, reque
       schemaValid,
       attributes: channel.attributes?.(url),
     });
+    // Before-callbacks alone read the deciders; the event is enqueued with their decision, before it is answered.
+    const answer = entry?.phase === "before" ? channel.decide : undefined;
+    const decided = answer && (await decide(env, event, text, nowMs, (v) => answer(key, payload, v), log));
+    if (decided) {
+      event.decision = decided.answer.decision;
+      event.decidedby = decided.decidedBy;
+    }
     await enqueueEvent(env.EVENTS, event, text);
 
     const fields = {
@@ -64,6 +67,7 @@ async function respond(channel: Channel, req: Request, url: URL, env: Env, reque
       providerevent: event.providerevent,
       type: event.type,
       schemavalid: schemaValid,
+      ...(decided && { decision: event.decision, decidedby: event.decidedby }),
     };
     if (!entry) log.warn("accepted an unknown event type", fields);
     else if (result && !result.success)
@@ -71,7 +75,7 @@ async function respond(channel: Channel, req: Request, url: URL, env: Env, reque
     else log.info("callback accepted", fields);
 
     count(env, "accepted", channel.provider, event.type, schemaValid ? "" : "schema_invalid");
-    const res = channel.ack(key, payload);
+    const res = decided ? Response.json(decided.answer.body) : channel.ack(key, payload);
     res.headers.set("x-imrelay-event-id", event.id);
     return res;
   } catch (thrown) {

@@ -1,3 +1,4 @@
+import type { Answer, Verdict } from "../deciders/verdict";
 import type { RelayError } from "../errors";
 import type { EventEnvelope } from "../event";
 import type { CatalogueEntry } from "./fields";
@@ -42,6 +43,8 @@ export interface Channel {
   eventTime(payload: Record<string, unknown>): number | undefined;
   /** The provider's success answer, sent only after the event is on the queue. */
   ack(key: string, payload: Record<string, unknown>): Response;
+  /** A before-callback's answer for a decider's verdict; absent on channels that have no before-callbacks. */
+  decide?(key: string, payload: Record<string, unknown>, verdict: Verdict): Answer;
   /** The provider's error answer. */
   reject(err: RelayError, requestId: string): Response;
 }

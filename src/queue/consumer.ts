@@ -1,9 +1,8 @@
 import { cachedTargets } from "../config/store";
 import type { TargetWithId } from "../config/target";
 import { mapLimit } from "../delivery/attempt";
-import { matchesFilter } from "../delivery/filter";
+import { wants } from "../delivery/filter";
 import { settings } from "../env";
-import type { EventEnvelope } from "../event";
 import { laneStub, shardOf } from "../lanes/route";
 import type { LaneItem } from "../lanes/store";
 import { createLogger, type Logger, logLevel } from "../log";
@@ -14,16 +13,6 @@ import { QueueMessage } from "./message";
 const CONNECTIONS = 6;
 /** Delay before a message is retried after an infrastructure failure (KV, or a lane, unavailable). */
 const INFRA_RETRY_SECONDS = 30;
-
-/** Whether a target wants this event. */
-function targetMatches(target: TargetWithId, event: EventEnvelope): boolean {
-  return (
-    target.enabled &&
-    (!target.providers || target.providers.includes(event.provider)) &&
-    (!target.apps || target.apps.includes(event.appid)) &&
-    matchesFilter(target.events, [event.type, event.providerevent])
-  );
-}
 
 /** One call to one lane: a batch's events for that (target, shard). */
 type LaneCall = { target: TargetWithId; shard: number; items: LaneItem[] };
@@ -66,7 +55,7 @@ async function consumeEvents(batch: MessageBatch<unknown>, env: Env, log: Logger
     let routes: { target: TargetWithId; item: LaneItem }[];
     if (body.kind === "event") {
       routes = targets
-        .filter((t) => targetMatches(t, body.event))
+        .filter((t) => wants(t, body.event))
         .map((target) => ({ target, item: { event: body.event, data: body.data } }));
       if (routes.length === 0) {
         log.info("no target matches", { eventId: body.event.id, type: body.event.type });

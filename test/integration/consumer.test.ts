@@ -1,7 +1,7 @@
 import { env } from "cloudflare:test";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { ROTATION_GRACE_SECONDS, withRotatedSecret } from "../../src/config/endpoint";
 import { putTarget } from "../../src/config/store";
-import { ROTATION_GRACE_SECONDS, withRotatedSecret } from "../../src/config/target";
 import { generateSecret, verify } from "../../src/delivery/signature";
 import type { CloudEvent } from "../../src/event";
 import type { Lane } from "../../src/lanes/lane";

@@ -4,6 +4,7 @@ import type { CatalogueEntry } from "../fields";
 import type { Channel } from "../provider";
 import { firstTime } from "../time";
 import { authenticateNetease } from "./auth";
+import { neteaseDecide } from "./decide";
 import { neteaseEventType } from "./event-types";
 import { neteaseCallbackAck, neteaseCcAck, neteaseReject } from "./respond";
 import { NETEASE_CALLBACK_EVENTS, NETEASE_CC_EVENTS } from "./schemas";
@@ -16,6 +17,7 @@ function neteaseChannel(
   channel: "cc" | "callback",
   catalogue: Readonly<Record<string, CatalogueEntry>>,
   ack: () => Response,
+  decide?: Channel["decide"],
 ): Channel {
   return {
     provider: "netease",
@@ -43,6 +45,7 @@ function neteaseChannel(
     eventType: (eventType, payload) => neteaseEventType(channel, eventType, payload),
     eventTime: (payload) => firstTime(payload, TIME_FIELDS),
     ack,
+    ...(decide && { decide }),
     reject: neteaseReject,
   };
 }
@@ -50,4 +53,9 @@ function neteaseChannel(
 /** NetEase 消息抄送 (event copy, after the fact). */
 export const neteaseCc = neteaseChannel("cc", NETEASE_CC_EVENTS, neteaseCcAck);
 /** NetEase 第三方回调 (asked before the action). */
-export const neteaseCallback = neteaseChannel("callback", NETEASE_CALLBACK_EVENTS, neteaseCallbackAck);
+export const neteaseCallback = neteaseChannel(
+  "callback",
+  NETEASE_CALLBACK_EVENTS,
+  neteaseCallbackAck,
+  (eventType, _, verdict) => neteaseDecide(eventType, verdict),
+);

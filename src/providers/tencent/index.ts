@@ -4,6 +4,7 @@ import { readBody } from "../../ingress/body";
 import type { Channel } from "../provider";
 import { epochMs } from "../time";
 import { authenticateTencent, singleParam } from "./auth";
+import { tencentDecide } from "./decide";
 import { tencentEventType } from "./event-types";
 import { tencentAck, tencentReject } from "./respond";
 import { TENCENT_COMMANDS } from "./schemas";
@@ -59,5 +60,6 @@ export const tencent: Channel = {
   },
 
   ack: tencentAck,
+  decide: tencentDecide,
   reject: tencentReject,
 };
