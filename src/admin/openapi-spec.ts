@@ -1,5 +1,8 @@
 import * as z from "zod/mini";
 import { Target, TargetInput } from "../config/target";
+import { Decider, DeciderInput } from "../deciders/config";
+import { DeciderAnswer } from "../deciders/verdict";
+import { CloudEvent } from "../event";
 import { DeliveryListItem, DeliveryLog, DeliveryStateSchema, LaneStatusSchema } from "../lanes/log";
 import { DeadLetter } from "../queue/dead-letters";
 
@@ -23,6 +26,12 @@ export function openApiDocument(version: string): Record<string, unknown> {
   const StoredTarget = z.object({
     id: z.string(),
     ...Target.shape,
+    secret: z.string(),
+    previousSecrets: z.optional(z.array(z.object({ expiresAt: z.string() }))),
+  });
+  const StoredDecider = z.object({
+    id: z.string(),
+    ...Decider.shape,
     secret: z.string(),
     previousSecrets: z.optional(z.array(z.object({ expiresAt: z.string() }))),
   });
@@ -83,7 +92,7 @@ export function openApiDocument(version: string): Record<string, unknown> {
       title: "imrelay admin API",
       version,
       description:
-        "Targets (customer webhook endpoints), their delivery lanes' log and state, and dead letters of an imrelay deployment.",
+        "Targets (customer webhook endpoints), their delivery lanes' log and state, deciders (which answer before-callbacks), and dead letters of an imrelay deployment.",
     },
     security: [{ bearer: [] }],
     paths: {
@@ -165,6 +174,65 @@ export function openApiDocument(version: string): Record<string, unknown> {
             "200": { description: "a page", content: json(ref("DeliveryPage")) },
             "400": error("invalid query"),
             "404": error("no such target"),
+            ...errors,
+          },
+        },
+      },
+      "/admin/deciders": {
+        get: {
+          summary: "List deciders (secrets masked)",
+          responses: {
+            "200": {
+              description: "all deciders",
+              content: json({
+                type: "object",
+                properties: {
+                  items: { type: "array", items: ref("Decider") },
+                  invalid: { type: "array", items: { type: "string" } },
+                },
+              }),
+            },
+            ...errors,
+          },
+        },
+      },
+      "/admin/deciders/{id}": {
+        parameters: [idParam("id", "decider id, ^[a-z0-9][a-z0-9_-]{0,63}$")],
+        get: {
+          summary: "Read a decider (secret masked)",
+          responses: {
+            "200": { description: "the decider", content: json(ref("Decider")) },
+            "404": error("no such decider"),
+            ...errors,
+          },
+        },
+        put: {
+          summary: "Create or replace a decider",
+          description:
+            "A decider answers the before-callbacks it matches (see the `decide` webhook). On create without `secret`, one is generated and returned once, unmasked; on replace without `secret`, the current one is kept. A change reaches the ack path within TARGETS_CACHE_TTL_SECONDS, plus KV's propagation elsewhere.",
+          requestBody: { required: true, content: json(ref("DeciderInput")) },
+          responses: {
+            "200": { description: "replaced", content: json(ref("Decider")) },
+            "201": { description: "created", content: json(ref("Decider")) },
+            "400": error("body is not JSON"),
+            "422": error("invalid decider; the message names each offending field"),
+            ...errors,
+          },
+        },
+        delete: {
+          summary: "Delete a decider",
+          responses: { "204": { description: "deleted" }, "404": error("no such decider"), ...errors },
+        },
+      },
+      "/admin/deciders/{id}/rotate-secret": {
+        parameters: [idParam("id", "decider id")],
+        post: {
+          summary: "Rotate a decider's secret",
+          description:
+            "Generates a new secret and returns it once, unmasked. The previous secret keeps signing (a second `v1,` signature) for 24 h.",
+          responses: {
+            "200": { description: "rotated", content: json(ref("Decider")) },
+            "404": error("no such decider"),
             ...errors,
           },
         },
@@ -276,6 +344,17 @@ export function openApiDocument(version: string): Record<string, unknown> {
         get: { summary: "This document", responses: { "200": { description: "OpenAPI 3.1" }, ...errors } },
       },
     },
+    webhooks: {
+      decide: {
+        post: {
+          summary: "What the relay asks a decider, for each before-callback it matches",
+          description:
+            "The signed CloudEvent targets receive (Standard Webhooks headers), without `decision`/`decidedby`. Answer 2xx with a verdict within the decider's `timeoutMs`, counted from the callback's receipt; anything else applies its `fallback`.",
+          requestBody: { required: true, content: { "application/cloudevents+json": { schema: ref("CloudEvent") } } },
+          responses: { "200": { description: "the verdict", content: json(ref("DeciderAnswer")) } },
+        },
+      },
+    },
     components: {
       securitySchemes: { bearer: { type: "http", scheme: "bearer", description: "the ADMIN_TOKEN secret" } },
       schemas: {
@@ -284,6 +363,10 @@ export function openApiDocument(version: string): Record<string, unknown> {
         DeadLetter: schema(DeadLetter),
         DeadLetterSummary: schema(Summary),
         TargetDelivery: schema(TargetDelivery),
+        DeciderInput: schema(DeciderInput),
+        Decider: schema(StoredDecider),
+        DeciderAnswer: schema(DeciderAnswer),
+        CloudEvent: schema(CloudEvent),
         EventLog: schema(EventLog),
         DeliveryPage: schema(DeliveryPage),
         Error: schema(ErrorBody),

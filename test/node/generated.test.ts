@@ -8,6 +8,8 @@ import { describe, expect, it } from "vitest";
 import * as z from "zod/mini";
 import { openApiDocument } from "../../src/admin/openapi-spec";
 import { Target, TargetInput } from "../../src/config/target";
+import { Decider, DeciderInput } from "../../src/deciders/config";
+import { DeciderAnswer } from "../../src/deciders/verdict";
 import { CloudEvent } from "../../src/event";
 import type { CatalogueEntry } from "../../src/providers/fields";
 import {
@@ -77,10 +79,18 @@ describe("generated artifacts", () => {
     ["event", CloudEvent, "imrelay event", "The CloudEvents 1.0 event every target receives (structured JSON mode)."],
     ["target", Target, "imrelay target (KV value)", "A target as stored in Workers KV under target:<id>."],
     ["target-input", TargetInput, "imrelay target (admin input)", "The body of PUT /admin/targets/:id."],
+    ["decider", Decider, "imrelay decider (KV value)", "A decider as stored in Workers KV under decider:<id>."],
+    ["decider-input", DeciderInput, "imrelay decider (admin input)", "The body of PUT /admin/deciders/:id."],
+    [
+      "decider-answer",
+      DeciderAnswer,
+      "imrelay decider answer",
+      "What a decider answers (HTTP 2xx, JSON) to the CloudEvent of a before-callback.",
+    ],
     ["queue-message", QueueMessage, "imrelay queue message", "A message on the imrelay-events queue (v1)."],
     ["dead-letter", DeadLetter, "imrelay dead letter", "A dead letter as stored in Workers KV under dead:<id>."],
   ];
-  it("schemas/*.json match the zod schemas of the envelope, target, queue message and dead letter", () => {
+  it("schemas/*.json match the zod schemas of the envelope, target, decider, queue message and dead letter", () => {
     for (const [name, schema, title, description] of documents) {
       checkFile(`schemas/${name}.json`, jsonSchema(schema, title, description));
     }
