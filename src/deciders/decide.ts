@@ -8,6 +8,9 @@ import { DECIDER_TIMEOUT_MS } from "./config";
 import { cachedDeciders } from "./store";
 import { type Answer, combine, type Verdict } from "./verdict";
 
+/** Outgoing connections a Workers request holds at once. */
+const CONNECTIONS = 6;
+
 /** What the ack path answers a before-callback with, and the event's `decision` / `decidedby` attributes. */
 export type Decided = { answer: Answer; decidedBy: string };
 
@@ -26,8 +29,14 @@ export async function decide(
 ): Promise<Decided | undefined> {
   const known = await cachedDeciders(env.TARGETS, settings(env).targetsCacheTtlMs, receivedAtMs);
   if (known.stale) log.error("deciders unreadable; deciding with the last list read", { error: known.stale.error });
+  // Loud on purpose: a decider whose stored config broke is not asked, whatever its fallback says.
+  if (known.invalid.length > 0) log.error("deciders fail their schema and are not asked", { invalid: known.invalid });
   const matching = known.deciders.filter((d) => wants(d, event));
   if (matching.length === 0) return undefined;
+  if (matching.length > CONNECTIONS)
+    log.warn("more deciders match than a request has connections; the rest wait for one", {
+      matching: matching.length,
+    });
 
   const body = serializeEvent(event, data);
   const asked = await Promise.all(

@@ -31,12 +31,12 @@ export async function getDecider(kv: KVNamespace, id: string): Promise<DeciderWi
 
 export async function putDecider(kv: KVNamespace, id: string, decider: Decider): Promise<void> {
   await kv.put(deciderKey(id), JSON.stringify(decider));
-  cache = undefined;
+  invalidateDeciderCache();
 }
 
 export async function deleteDecider(kv: KVNamespace, id: string): Promise<void> {
   await kv.delete(deciderKey(id));
-  cache = undefined;
+  invalidateDeciderCache();
 }
 
 /** Every decider, sorted by id (the order ties are broken in); `invalid` names those failing their schema. */
@@ -54,8 +54,10 @@ export async function listDeciders(kv: KVNamespace): Promise<{ deciders: Decider
 }
 
 let cache: { at: number; deciders: DeciderWithId[]; invalid: string[] } | undefined;
+/** The read under way, so a burst of before-callbacks on a cold isolate costs one KV read, not one each. */
+let loading: Promise<CachedDeciders> | undefined;
 
-/** What the ack path knows of the deciders, and whether it is older than the cache's TTL. */
+/** What the ack path knows of the deciders; `stale` when KV failed and an older list (or none) stands in. */
 export type CachedDeciders = { deciders: DeciderWithId[]; invalid: string[]; stale?: { error: string } };
 
 /**
@@ -63,19 +65,26 @@ export type CachedDeciders = { deciders: DeciderWithId[]; invalid: string[]; sta
  * applies within that TTL plus KV's own propagation (up to ~60 s in other locations). When KV fails, the last
  * list read keeps deciding, marked `stale`; with none, there are no deciders and the caller says so.
  */
-export async function cachedDeciders(kv: KVNamespace, ttlMs: number, nowMs: number): Promise<CachedDeciders> {
-  if (cache && nowMs - cache.at < ttlMs) return cache;
-  try {
-    const fresh = await listDeciders(kv);
-    cache = { at: nowMs, ...fresh };
-    return cache;
-  } catch (err) {
-    const error = String(err).slice(0, 200);
-    return { deciders: cache?.deciders ?? [], invalid: cache?.invalid ?? [], stale: { error } };
-  }
+export function cachedDeciders(kv: KVNamespace, ttlMs: number, nowMs: number): Promise<CachedDeciders> {
+  if (cache && nowMs - cache.at < ttlMs) return Promise.resolve(cache);
+  loading ??= listDeciders(kv)
+    .then((fresh): CachedDeciders => {
+      cache = { at: nowMs, ...fresh };
+      return cache;
+    })
+    .catch((err: unknown) => ({
+      deciders: cache?.deciders ?? [],
+      invalid: cache?.invalid ?? [],
+      stale: { error: String(err).slice(0, 200) },
+    }))
+    .finally(() => {
+      loading = undefined;
+    });
+  return loading;
 }
 
-/** Drops the per-isolate cache (tests, and admin writes through putDecider/deleteDecider). */
+/** Drops the per-isolate cache; admin writes call it so the same isolate sees its own changes at once. */
 export function invalidateDeciderCache(): void {
   cache = undefined;
+  loading = undefined;
 }

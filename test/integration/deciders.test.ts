@@ -1,5 +1,6 @@
 import { env } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { invalidateDeciderCache } from "../../src/deciders/store";
 import { DeciderAnswer } from "../../src/deciders/verdict";
 import { verify } from "../../src/delivery/signature";
 import { NETEASE_CALLBACK_EVENTS } from "../../src/providers/netease/schemas";
@@ -465,6 +466,48 @@ describe("deciders: falling back", () => {
     expect(body).toEqual({ ActionStatus: "OK", ErrorCode: 0, ErrorInfo: "" });
     expect(events).toHaveLength(1);
     expect(error.mock.calls.map((c) => String(c[0])).join("\n")).toContain("deciders unreadable");
+  });
+
+  it("when KV fails, the last decider list read keeps deciding, and the error is logged", async () => {
+    await storeDecider("words", { url: A });
+    const { calls } = stubFetch({ [A]: verdict({ decision: "deny" }) });
+    expect((await askTencent("C2C.CallbackBeforeSendMsg")).body).toMatchObject({ ErrorCode: 1 });
+    const error = vi.spyOn(console, "error");
+    vi.spyOn(env.TARGETS, "list").mockRejectedValue(new Error("KV unavailable"));
+    const { body, events } = await askTencent("C2C.CallbackBeforeSendMsg");
+    expect(body).toMatchObject({ ErrorCode: 1 });
+    expect(events[0]).toMatchObject({ decision: "deny", decidedby: "words" });
+    expect(calls).toHaveLength(2);
+    expect(error.mock.calls.map((c) => String(c[0])).join("\n")).toContain("deciders unreadable");
+  });
+
+  it("a burst of before-callbacks on a cold isolate reads the deciders from KV once", async () => {
+    await storeDecider("words", { url: A });
+    invalidateDeciderCache();
+    stubFetch({ [A]: verdict({ decision: "allow" }) });
+    const list = vi.spyOn(env.TARGETS, "list");
+    const relay = relayWithFakeQueue({ TARGETS_CACHE_TTL_SECONDS: "10" });
+    const requests = await Promise.all(
+      Array.from({ length: 5 }, (_, i) =>
+        tencentRequest(JSON.stringify({ ...JSON.parse(tencent("C2C.CallbackBeforeSendMsg")), MsgRandom: i })),
+      ),
+    );
+    const answers = await Promise.all(requests.map((r) => relay.fetch(r)));
+    expect(answers.map((r) => r.status)).toEqual([200, 200, 200, 200, 200]);
+    expect(list).toHaveBeenCalledTimes(1);
+    expect(relay.events().every((e) => e.decidedby === "words")).toBe(true);
+  });
+
+  it("a stored decider that fails its schema is not asked, and every before-callback logs that as an error", async () => {
+    await env.TARGETS.put("decider:broken", JSON.stringify({ url: A, timeoutMs: 5 }));
+    const { calls } = stubFetch({ [A]: verdict({ decision: "deny" }) });
+    const error = vi.spyOn(console, "error");
+    const { body, events } = await askTencent("C2C.CallbackBeforeSendMsg");
+    expect(body).toMatchObject({ ErrorCode: 0 });
+    expect(events[0]).not.toHaveProperty("decision");
+    expect(calls).toHaveLength(0);
+    const line = error.mock.calls.map((c) => String(c[0])).find((l) => l.includes("fail their schema"));
+    expect(JSON.parse(line as string)).toMatchObject({ invalid: ["broken"] });
   });
 
   it("a failed enqueue after deciding refuses the callback with 503: nothing is answered that is not on the queue", async () => {
