@@ -37,6 +37,14 @@ export const EventEnvelope = z.object({
 export type EventEnvelope = z.infer<typeof EventEnvelope>;
 
 /**
+ * The envelope as the ingress enqueues it. Checking an after-callback against its schema does not change the
+ * provider's answer, so the ack path leaves `schemavalid` to the consumer (src/validate/); before-callbacks are
+ * checked at once, since deciders receive the event before the answer.
+ */
+export const QueuedEnvelope = z.object({ ...EventEnvelope.shape, schemavalid: z.optional(z.boolean()) });
+export type QueuedEnvelope = z.infer<typeof QueuedEnvelope>;
+
+/**
  * The event customers receive: CloudEvents 1.0, structured JSON mode. `data` is the provider's callback body
  * exactly as received; the extension attributes say where it came from and whether it matched the provider's
  * documented schema. (Published as schemas/event.json.)
@@ -48,7 +56,7 @@ export type CloudEvent = z.infer<typeof CloudEvent>;
  * The delivered body: the envelope's JSON with the raw `data` text spliced in, byte for byte. `data` is known
  * to be a JSON object: the ingress parsed it before accepting the callback.
  */
-export function serializeEvent(event: EventEnvelope, data: string): string {
+export function serializeEvent(event: QueuedEnvelope, data: string): string {
   return `${JSON.stringify(event).slice(0, -1)},"data":${data}}`;
 }
 
@@ -87,13 +95,14 @@ export type EventInput = {
    * not share one. A provider's retry of such a body, sent with a new request time, is then a new event.
    */
   salt?: string;
-  schemaValid: boolean;
+  /** Known at ingress for before-callbacks only; the consumer checks the rest. */
+  schemaValid?: boolean;
   /** Extension attributes a channel reads from outside the body. */
   attributes?: Pick<EventEnvelope, "clientip" | "optplatform">;
 };
 
 /** Builds the envelope of the CloudEvent for a verified callback. */
-export async function buildEvent(input: EventInput): Promise<EventEnvelope> {
+export async function buildEvent(input: EventInput): Promise<QueuedEnvelope> {
   const source = input.provider === "tencent" ? `/tencent/${input.appId}` : `/netease/${input.appId}/${input.channel}`;
   return {
     specversion: "1.0",
@@ -105,7 +114,7 @@ export async function buildEvent(input: EventInput): Promise<EventEnvelope> {
     provider: input.provider,
     providerevent: input.providerEvent,
     appid: input.appId,
-    schemavalid: input.schemaValid,
+    ...(input.schemaValid !== undefined && { schemavalid: input.schemaValid }),
     ...input.attributes,
   };
 }

@@ -11,6 +11,7 @@ export type Outcome =
   | "dead_lettered"
   | "disabled"
   | "decided"
+  | "schema_invalid"
   | "decider_fallback";
 
 /** Records one occurrence. `detail` is a refusal code or failure reason, never payload data. */

@@ -1,6 +1,6 @@
 import { wants } from "../delivery/filter";
 import { settings } from "../env";
-import { type EventEnvelope, serializeEvent } from "../event";
+import { type QueuedEnvelope, serializeEvent } from "../event";
 import type { Logger } from "../log";
 import { count } from "../metrics";
 import { askDecider } from "./ask";
@@ -21,7 +21,7 @@ export type Decided = { answer: Answer; decidedBy: string };
  */
 export async function decide(
   env: Env,
-  event: EventEnvelope,
+  event: QueuedEnvelope,
   data: string,
   receivedAtMs: number,
   answer: (verdict: Verdict) => Answer,

@@ -10,10 +10,11 @@ import { enqueueEvent } from "../queue/producer";
 import { parseJsonObject } from "./body";
 
 /**
- * The ack path, identical for every provider channel: authenticate the raw bytes, parse, validate, build the
- * event, await the enqueue, and only then answer in the provider's format. A callback that fails its schema (or
- * whose command we do not know) is still enqueued, marked `schemavalid: false`: it is authentic, and dropping
- * it would lose data the customer may need.
+ * The ack path, identical for every provider channel: authenticate the raw bytes, parse, build the event,
+ * await the enqueue, and only then answer in the provider's format; before-callbacks are also validated and,
+ * where a decider wants them, decided. A callback that fails its schema (or whose command we do not know) is
+ * still forwarded, marked `schemavalid: false` (by the consumer, for after-callbacks): it is authentic, and
+ * dropping it would lose data the customer may need.
  *
  * It is a plain function, dispatched before the Hono app (see app.ts): the hot path pays for no router or
  * middleware it does not use.
@@ -37,8 +38,10 @@ async function respond(channel: Channel, req: Request, url: URL, env: Env, reque
     }
     const key = channel.identify(payload, url);
     const entry = lookup(channel.catalogue, key);
-    const result = entry?.schema.safeParse(payload);
-    const schemaValid = result?.success === true;
+    // Only a before-callback's answer can depend on its schema (its deciders see `schemavalid`); the consumer
+    // checks the others, off the provider's wait.
+    const before = entry?.phase === "before";
+    const result = before ? entry.schema.safeParse(payload) : undefined;
     const ownTime = channel.eventTime(payload);
     const event = await buildEvent({
       provider: channel.provider,
@@ -49,11 +52,11 @@ async function respond(channel: Channel, req: Request, url: URL, env: Env, reque
       type: channel.eventType(key, payload),
       timeMs: ownTime ?? nowMs,
       salt: ownTime === undefined ? (requestTime ?? String(nowMs)) : undefined,
-      schemaValid,
+      schemaValid: result?.success,
       attributes: channel.attributes?.(url),
     });
     // Before-callbacks alone read the deciders; the event is enqueued with their decision, before it is answered.
-    const answer = entry?.phase === "before" ? channel.decide : undefined;
+    const answer = before ? channel.decide : undefined;
     const decided = answer && (await decide(env, event, text, nowMs, (v) => answer(key, payload, v), log));
     if (decided) {
       event.decision = decided.answer.decision;
@@ -66,7 +69,7 @@ async function respond(channel: Channel, req: Request, url: URL, env: Env, reque
       eventId: event.id,
       providerevent: event.providerevent,
       type: event.type,
-      schemavalid: schemaValid,
+      ...(result && { schemavalid: result.success }),
       ...(decided && { decision: event.decision, decidedby: event.decidedby }),
     };
     if (!entry) log.warn("accepted an unknown event type", fields);
@@ -74,7 +77,7 @@ async function respond(channel: Channel, req: Request, url: URL, env: Env, reque
       log.warn("accepted a callback that fails its schema", { ...fields, issues: issueSummary(result.error.issues) });
     else log.info("callback accepted", fields);
 
-    count(env, "accepted", channel.provider, event.type, schemaValid ? "" : "schema_invalid");
+    count(env, "accepted", channel.provider, event.type, entry ? "" : "unknown_type");
     const res = decided ? Response.json(decided.answer.body) : channel.ack(key, payload);
     res.headers.set("x-imrelay-event-id", event.id);
     return res;

@@ -35,6 +35,8 @@ export interface Channel {
   isProbe(payload: Record<string, unknown>): boolean;
   /** `providerevent` extension value, e.g. `Group.CallbackAfterGroupDestroyed` or `cc.1`. */
   providerEvent(key: string): string;
+  /** The inverse of `providerEvent`: the catalogue key, or undefined when the value is another channel's. */
+  keyOf(providerEvent: string): string | undefined;
   /** CloudEvents `type`: vendor-neutral where the meaning is shared, provider-scoped otherwise. */
   eventType(key: string, payload: Record<string, unknown>): string;
   /** Extension attributes from outside the body (Tencent sends ClientIP and OptPlatform in the query only). */

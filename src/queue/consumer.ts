@@ -3,9 +3,12 @@ import type { TargetWithId } from "../config/target";
 import { mapLimit } from "../delivery/attempt";
 import { wants } from "../delivery/filter";
 import { settings } from "../env";
+import type { EventEnvelope, QueuedEnvelope } from "../event";
 import { laneStub, shardOf } from "../lanes/route";
 import type { LaneItem } from "../lanes/store";
 import { createLogger, type Logger, logLevel } from "../log";
+import { count } from "../metrics";
+import { withSchemaVerdict } from "../validate/schema";
 import { putDeadLetter } from "./dead-letters";
 import { QueueMessage } from "./message";
 
@@ -54,9 +57,8 @@ async function consumeEvents(batch: MessageBatch<unknown>, env: Env, log: Logger
     if (!body) continue;
     let routes: { target: TargetWithId; item: LaneItem }[];
     if (body.kind === "event") {
-      routes = targets
-        .filter((t) => wants(t, body.event))
-        .map((target) => ({ target, item: { event: body.event, data: body.data } }));
+      const event = checked(env, body.event, body.data, log);
+      routes = targets.filter((t) => wants(t, event)).map((target) => ({ target, item: { event, data: body.data } }));
       if (routes.length === 0) {
         log.info("no target matches", { eventId: body.event.id, type: body.event.type });
         msg.ack();
@@ -122,6 +124,17 @@ async function consumeEvents(batch: MessageBatch<unknown>, env: Env, log: Logger
   }
 }
 
+/** The event with its `schemavalid` verdict, which the ingress leaves to the consumer for after-callbacks. */
+function checked(env: Env, queued: QueuedEnvelope, data: string, log: Logger): EventEnvelope {
+  const { event, issues, unknown } = withSchemaVerdict(queued, data);
+  if (issues) {
+    const fields = { eventId: event.id, appId: event.appid, providerevent: event.providerevent, issues };
+    log.warn("forwarding a callback that fails its schema", fields);
+    count(env, "schema_invalid", event.provider, event.type);
+  } else if (unknown) count(env, "schema_invalid", event.provider, event.type, "unknown_type");
+  return event;
+}
+
 /** Messages are JSON text (see producer.ts); an object body is read as is. */
 function decode(body: unknown): unknown {
   if (typeof body !== "string") return body;
@@ -168,7 +181,7 @@ async function consumeDeadLetterQueue(batch: MessageBatch<unknown>, env: Env, lo
     const id = await putDeadLetter(env.TARGETS, {
       kind: body.kind,
       target: body.kind === "delivery" ? body.target : undefined,
-      event: body.event,
+      event: withSchemaVerdict(body.event, body.data).event,
       data: body.data,
       lastError: "queue retries exhausted",
       // Queue reads are not delivery attempts: no lane ever attempted this.

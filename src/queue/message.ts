@@ -1,6 +1,6 @@
 import * as z from "zod/mini";
 import { TargetId } from "../config/target";
-import { EventEnvelope } from "../event";
+import { EventEnvelope, QueuedEnvelope } from "../event";
 
 /**
  * What travels on the queue, versioned so a deploy can change the shape while old messages drain.
@@ -10,7 +10,7 @@ import { EventEnvelope } from "../event";
  */
 const data = z.string().check(z.minLength(2));
 export const QueueMessage = z.discriminatedUnion("kind", [
-  z.object({ v: z.literal(1), kind: z.literal("event"), event: EventEnvelope, data }),
+  z.object({ v: z.literal(1), kind: z.literal("event"), event: QueuedEnvelope, data }),
   z.object({
     v: z.literal(1),
     kind: z.literal("delivery"),

@@ -1,5 +1,5 @@
 import { RelayError } from "../errors";
-import type { EventEnvelope } from "../event";
+import type { QueuedEnvelope } from "../event";
 import { MAX_MESSAGE_BYTES } from "../ingress/body";
 import type { QueueMessage } from "./message";
 
@@ -25,7 +25,7 @@ function serialize(message: QueueMessage): { json: string; bytes: number } {
 }
 
 /** Puts a new event on the queue; resolves only once the queue has it. Throws PAYLOAD_TOO_LARGE / ENQUEUE_FAILED. */
-export async function enqueueEvent(queue: Queue, event: EventEnvelope, data: string): Promise<void> {
+export async function enqueueEvent(queue: Queue, event: QueuedEnvelope, data: string): Promise<void> {
   const { json, bytes } = serialize({ v: 1, kind: "event", event, data });
   if (bytes > MAX_MESSAGE_BYTES) {
     throw new RelayError(

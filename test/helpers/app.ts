@@ -1,6 +1,7 @@
 import { createExecutionContext, env } from "cloudflare:test";
 import { createApp } from "../../src/app";
 import type { QueueMessage } from "../../src/queue/message";
+import { withSchemaVerdict } from "../../src/validate/schema";
 import { FakeQueue } from "./fake-queue";
 
 /** The relay's fetch handler over the test bindings, with a recording queue in place of the real one. */
@@ -12,11 +13,14 @@ export function relayWithFakeQueue(overrides: Partial<Env> = {}) {
     queue,
     env: testEnv,
     fetch: (req: Request) => app.fetch(req, testEnv, createExecutionContext()),
-    /** The events enqueued so far, as customers receive them (`data` parsed from the raw text). */
+    /** The events enqueued so far, as customers receive them: checked by the consumer, `data` parsed. */
     events: () =>
       queue.sent.map((s) => {
         const message = s.body as QueueMessage;
-        return { ...message.event, data: JSON.parse(message.data) as Record<string, unknown> };
+        const { event } = withSchemaVerdict(message.event, message.data);
+        return { ...event, data: JSON.parse(message.data) as Record<string, unknown> };
       }),
+    /** The envelopes exactly as the ack path enqueued them. */
+    queued: () => queue.sent.map((s) => (s.body as QueueMessage).event),
   };
 }

@@ -27,7 +27,7 @@ export async function makeEvent(
     timeMs: Date.now(),
     schemaValid: true,
   });
-  return { ...envelope, data: payload };
+  return { ...envelope, schemavalid: true, data: payload };
 }
 
 /** A CloudEvent as the queue carries it: the envelope, and `data` as raw JSON text. */

@@ -7,6 +7,7 @@ import { afterEach, beforeEach, expect, vi } from "vitest";
 import { ERRORS, type ErrorCode } from "../../src/errors";
 import { CloudEvent, serializeEvent } from "../../src/event";
 import { QueueMessage } from "../../src/queue/message";
+import { withSchemaVerdict } from "../../src/validate/schema";
 import { adminRequest } from "./admin-client";
 import type { relayWithFakeQueue } from "./app";
 
@@ -201,8 +202,9 @@ export function expectWellFormedMessage(message: unknown) {
     `queue message fails its schema: ${JSON.stringify(parsed.error?.issues ?? []).slice(0, 300)}`,
   ).toBe(true);
   if (parsed.success) {
-    // What the consumer delivers: the envelope with the raw data spliced in must be a valid CloudEvent.
-    const delivered = JSON.parse(serializeEvent(parsed.data.event, parsed.data.data)) as unknown;
+    // What the consumer delivers: the checked envelope with the raw data spliced in must be a valid CloudEvent.
+    const { event } = withSchemaVerdict(parsed.data.event, parsed.data.data);
+    const delivered = JSON.parse(serializeEvent(event, parsed.data.data)) as unknown;
     expect(CloudEvent.safeParse(delivered).success).toBe(true);
   }
 }

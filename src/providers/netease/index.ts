@@ -42,6 +42,8 @@ function neteaseChannel(
     // NetEase verifies a new address by POSTing a signed `{}`: it must get a 200 and nothing is forwarded.
     isProbe: (payload) => Object.keys(payload).length === 0,
     providerEvent: (eventType) => `${channel}.${eventType}`,
+    keyOf: (providerEvent) =>
+      providerEvent.startsWith(`${channel}.`) ? providerEvent.slice(channel.length + 1) : undefined,
     eventType: (eventType, payload) => neteaseEventType(channel, eventType, payload),
     eventTime: (payload) => firstTime(payload, TIME_FIELDS),
     ack,

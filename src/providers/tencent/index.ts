@@ -40,6 +40,7 @@ export const tencent: Channel = {
 
   isProbe: () => false,
   providerEvent: (command) => command,
+  keyOf: (providerEvent) => providerEvent,
   eventType: tencentEventType,
 
   attributes(url) {
