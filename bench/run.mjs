@@ -8,13 +8,17 @@
 //                   through the bindings (bench/cost.test.ts in workerd).
 //   4. Bundle     — gzip -9 size of what `wrangler deploy` uploads.
 //   5. Isolation  — a healthy target's delivery lag alone, then beside a target that never answers.
+//   6. Deciders   — on part 1's relay: a before-callback's latency with an instant local decider minus without any
+//                   (paired rounds), and the answer's latency when the decider never answers (its timeoutMs).
 //
 // Flags: --requests N (1500 per round and side) --rounds R (6) --connections C (8) --warmup N (1000)
 //        --events N (200) --targets N (4) --fanout-rounds R (3) --max-seconds S (300) --verbose
 //        --isolation-events N (150) --isolation-rate R (25 callbacks/s)
+//        --decider-requests N (400 per round and side) --decider-rounds R (3) --decider-connections C (2)
+//        --deadline-requests N (20, 5 in flight)
 //        --relay-root DIR (a copy of the project to measure instead of this one, e.g. a variant of src/ in /tmp:
 //          ack, fan-out, isolation and bundle use it; the cost count always runs this checkout)
-//        --skip bundle,cost,isolation
+//        --skip bundle,cost,isolation,deciders
 //        --relay-var KEY=VALUE (repeatable: a var for the relay's dev servers, e.g. SUBREQUEST_BUDGET=1000)
 import { spawn } from "node:child_process";
 import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
@@ -27,7 +31,7 @@ import { configCopy } from "./lib/config.mjs";
 import { percentile, runLoad } from "./lib/load.mjs";
 import { ADMIN_TOKEN, loadFixtures, RELAY_VARS, sequential, signPool, uniquePool } from "./lib/pool.mjs";
 import { CLK_TCK, cpuSnapshot, devProcesses, machineSnapshot } from "./lib/proc.mjs";
-import { startHangingReceiver, startReceivers, verifySignature } from "./lib/receivers.mjs";
+import { startHangingReceiver, startInstantDecider, startReceivers, verifySignature } from "./lib/receivers.mjs";
 
 const { values: flags } = parseArgs({
   options: {
@@ -40,6 +44,10 @@ const { values: flags } = parseArgs({
     "fanout-rounds": { type: "string", default: "3" },
     "isolation-events": { type: "string", default: "150" },
     "isolation-rate": { type: "string", default: "25" },
+    "decider-requests": { type: "string", default: "400" },
+    "decider-rounds": { type: "string", default: "3" },
+    "decider-connections": { type: "string", default: "2" },
+    "deadline-requests": { type: "string", default: "20" },
     "max-seconds": { type: "string", default: "300" },
     verbose: { type: "boolean", default: false },
     "relay-root": { type: "string", default: "" },
@@ -63,6 +71,10 @@ const TARGETS = Number(flags.targets);
 const FANOUT_ROUNDS = Number(flags["fanout-rounds"]);
 const ISO_EVENTS = Number(flags["isolation-events"]);
 const ISO_RATE = Number(flags["isolation-rate"]);
+const DECIDER_REQUESTS = Number(flags["decider-requests"]);
+const DECIDER_ROUNDS = Number(flags["decider-rounds"]);
+const DECIDER_CONNECTIONS = Number(flags["decider-connections"]);
+const DEADLINE_REQUESTS = Number(flags["deadline-requests"]);
 const MAX_SECONDS = Number(flags["max-seconds"]);
 const WRANGLER = join(ROOT, "node_modules", ".bin", "wrangler");
 
@@ -265,7 +277,7 @@ async function ackBench(dir, fixtures) {
     const order = round % 2 ? [relay, reference] : [reference, relay];
     for (const server of order) rounds[server.name].push(await ackRound(server, fixtures, REQUESTS));
   }
-  await relay.stop();
+  // The relay keeps running for the deciders part (6); the caller stops it.
   await reference.stop();
 
   const rows = [];
@@ -361,7 +373,7 @@ async function ackBench(dir, fixtures) {
   );
   out(`  p99 ${range(ratios.p99)} (≤ 1.2: ${verdict(ratios.p99.median <= 1.2)}), p50 ${range(ratios.p50)}`);
   out();
-  return { a, ratios, eventful };
+  return { a, ratios, eventful, relay };
 }
 
 // ---- 2. fan-out ----------------------------------------------------------------------------------------------
@@ -632,6 +644,208 @@ async function isolationBench(dir, eventful) {
   return { alone, beside, bound, ok };
 }
 
+// ---- 6. deciders ---------------------------------------------------------------------------------------------------
+
+const DECIDED_COMMAND = "C2C.CallbackBeforeSendMsg";
+
+/**
+ * `amount` copies of one signed before-callback at `connections` in flight; every answer must be a 2xx. With the
+ * relay's workerd CPU and the rest of the machine's load, as in part 1 (the decider's CPU counts as this process's).
+ */
+async function decidedRound(server, pool, amount, connections) {
+  const snap = cpuSnapshot(server.procs);
+  const machine = machineSnapshot();
+  const self = process.cpuUsage();
+  const r = await runLoad({ url: server.url, requests: pool, amount, connections, maxSeconds: 30 });
+  const cpu = snap.since();
+  const client = Object.values(process.cpuUsage(self)).reduce((a, b) => a + b, 0) / 1e6;
+  if (r.failed > 0 || r.ok !== amount)
+    throw new Error(`deciders: ${r.ok}/${amount} answered 2xx (${JSON.stringify(r.statuses)})`);
+  const ours = cpu.runtime + cpu.proxy + cpu.wrangler + client;
+  return { ...r, cpu, other: otherLoad(machine.since(), ours, r.seconds) };
+}
+
+/**
+ * The latency of `amount` requests, `inFlight` at a time, each timed from its send to the end of its answer, with
+ * the answers' Tencent ErrorCodes counted (the hanging decider's fallback is a deny: ErrorCode 1).
+ */
+async function timedRequests(server, request, amount, inFlight) {
+  const latencies = [];
+  const codes = new Map();
+  let next = 0;
+  const worker = async () => {
+    while (next++ < amount) {
+      const t0 = performance.now();
+      const res = await fetch(server.url + request.path, {
+        method: "POST",
+        headers: request.headers,
+        body: request.body,
+        signal: AbortSignal.timeout(10_000),
+      });
+      const json = await res.json().catch(() => ({}));
+      latencies.push(performance.now() - t0);
+      const code = `${res.status}/${json.ErrorCode}`;
+      codes.set(code, (codes.get(code) ?? 0) + 1);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(inFlight, amount) }, worker));
+  latencies.sort((a, b) => a - b);
+  return { latencies, codes: Object.fromEntries(codes) };
+}
+
+/**
+ * Runs on part 1's relay (producer only, already warm), which has no decider before or after: a decider exists only
+ * while its own rounds run, so it cannot change what another part measures. Paired rounds, in alternating order:
+ * the before-callback with no decider (the plain ack path), then with an instant decider registered for that round.
+ */
+async function decidersBench(relay, fixtures) {
+  out("## 6. Deciders");
+  const started = performance.now();
+  const listed = await fetch(`${relay.url}/admin/deciders`, {
+    headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+    signal: AbortSignal.timeout(10_000),
+  });
+  await listed.body?.cancel();
+  if (listed.status === 404) {
+    out("the relay measured has no /admin/deciders: part skipped");
+    out();
+    return undefined;
+  }
+  const fixture = fixtures.find((x) => x.provider === "tencent" && x.command === DECIDED_COMMAND);
+  if (!fixture) throw new Error(`deciders: no ${DECIDED_COMMAND} fixture`);
+  const pool = signPool([fixture]); // the bench's Tencent app has no token: the request stays valid
+  const instant = await startInstantDecider({ decision: "allow" });
+  cleanups.push(() => instant.close());
+  const hanging = await startHangingReceiver();
+  cleanups.push(() => hanging.close());
+  // Whatever happens, no decider outlives this part (the relay is stopped right after it anyway).
+  const registered = new Set();
+  const remove = async (id) => {
+    const res = await fetch(`${relay.url}/admin/deciders/${id}`, {
+      method: "DELETE",
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+      signal: AbortSignal.timeout(10_000),
+    });
+    await res.body?.cancel();
+    if (res.status !== 204) throw new Error(`DELETE /admin/deciders/${id}: ${res.status}`);
+    registered.delete(id);
+  };
+  cleanups.push(async () => {
+    for (const id of registered) await remove(id).catch(() => undefined);
+  });
+  const register = async (id, input) => {
+    const body = await adminJson(relay, "PUT", `/deciders/${id}`, input);
+    registered.add(id);
+    return body;
+  };
+
+  // (a) added latency. Each "decided" round registers the decider and removes it after; the decider's request
+  // count says whether it was asked (every request of a decided round, none of a plain one).
+  const sides = { plain: [], decided: [] };
+  let secret;
+  const round = async (side, amount) => {
+    if (side === "decided") secret = (await register("bench-instant", { url: instant.url })).secret;
+    const before = instant.count();
+    const r = await decidedRound(relay, pool, amount, DECIDER_CONNECTIONS);
+    const asked = instant.count() - before;
+    if (side === "decided") await remove("bench-instant");
+    if (asked !== (side === "decided" ? amount : 0))
+      throw new Error(`deciders: the instant decider was asked ${asked} times in a ${side} round of ${amount}`);
+    return r;
+  };
+  const warmup = Math.min(200, DECIDER_REQUESTS);
+  await round("plain", warmup);
+  await round("decided", warmup);
+  if (!verifySignature(secret, instant.first()))
+    throw new Error("deciders: the relay's request to the decider did not verify with its secret");
+  for (let i = 1; i <= DECIDER_ROUNDS; i++) {
+    const order = i % 2 ? ["plain", "decided"] : ["decided", "plain"];
+    for (const side of order) sides[side].push(await round(side, DECIDER_REQUESTS));
+  }
+  const added = (key) => {
+    const ds = sides.decided.map((r, i) => r[key] - sides.plain[i][key]);
+    return { median: median(ds), min: Math.min(...ds), max: Math.max(...ds) };
+  };
+  const addedP50 = added("p50");
+  const addedP99 = added("p99");
+
+  // (b) the deadline: a decider that accepts the connection and never answers, timeoutMs 1000, fallback deny.
+  const timeoutMs = 1_000;
+  await register("bench-hanging", { url: hanging.url, timeoutMs, fallback: "deny" });
+  const deadline = await timedRequests(relay, pool[0], DEADLINE_REQUESTS, 5);
+  await remove("bench-hanging");
+  const left = await adminJson(relay, "GET", "/deciders");
+  const fallbacks = deadline.codes["200/1"] ?? 0;
+
+  const rows = [];
+  for (const side of ["plain", "decided"]) {
+    for (const [i, r] of sides[side].entries())
+      rows.push([
+        `${side} #${i + 1}`,
+        f(r.rps),
+        f(r.p50, 2),
+        f(r.p90, 2),
+        f(r.p99, 2),
+        f(r.max, 2),
+        f(us(r.cpu.runtime) / r.ok),
+        f(r.other, 2),
+      ]);
+    const rs = sides[side];
+    rows.push([
+      `${side} (median/total)`,
+      f(median(rs.map((r) => r.rps))),
+      f(median(rs.map((r) => r.p50)), 2),
+      "",
+      f(median(rs.map((r) => r.p99)), 2),
+      "",
+      f(us(rs.reduce((t, r) => t + r.cpu.runtime, 0)) / rs.reduce((n, r) => n + r.ok, 0)),
+      "",
+    ]);
+  }
+  out(
+    `(a) ${DECIDER_ROUNDS} paired rounds × ${DECIDER_REQUESTS} ${DECIDED_COMMAND} per side after ${warmup} warm-up ones each, ${DECIDER_CONNECTIONS} connections, on part 1's relay:`,
+  );
+  out(
+    "plain = no decider (the ack path as before); decided = an instant decider on 127.0.0.1 (node:http in this process, answers",
+  );
+  out(`{"decision":"allow"} at once), registered for its round only; its signature verified, asked once per request.`);
+  out(table(["run", "req/s", "p50 ms", "p90 ms", "p99 ms", "max ms", "workerd µs/req", "other load (cores)"], rows));
+  const p50ok = addedP50.median <= 10;
+  const p99ok = addedP99.median <= 20;
+  out(
+    `added latency decided − plain, median of the rounds' pairs [min–max]: p50 +${f(addedP50.median, 2)} ms [${f(addedP50.min, 2)}–${f(addedP50.max, 2)}] (≤ 10 ms: ${verdict(p50ok)}), p99 +${f(addedP99.median, 2)} ms [${f(addedP99.min, 2)}–${f(addedP99.max, 2)}] (≤ 20 ms: ${verdict(p99ok)})`,
+  );
+  const p50 = percentile(deadline.latencies, 50);
+  const max = deadline.latencies.at(-1);
+  const bound = timeoutMs + 100;
+  out(
+    `(b) ${DEADLINE_REQUESTS} ${DECIDED_COMMAND}, 5 in flight, to a decider that accepts connections and never answers (timeoutMs ${timeoutMs}, fallback deny):`,
+  );
+  out(
+    `answer latency p50 ${f(p50)} ms, max ${f(max)} ms vs timeoutMs + 100 = ${bound} ms: ${verdict(max <= bound)}; answers ${JSON.stringify(deadline.codes)} (HTTP/ErrorCode; the fallback deny is 200/1: ${fallbacks === DEADLINE_REQUESTS ? "all" : "NOT all"});`,
+  );
+  out(
+    `the hanging decider accepted ${hanging.connections()} connections, ${hanging.open()} still open after the answers.`,
+  );
+  out(
+    `(c) deciders left on the relay afterwards: ${left.items.length === 0 ? "none" : left.items.map((d) => d.id).join(", ")} (after-callbacks never read them: parts 1, 2 and 5 measure the ack path without any).`,
+  );
+  out(`part took ${f((performance.now() - started) / 1000)} s`);
+  out();
+  await instant.close();
+  await hanging.close();
+  return {
+    plain: { p50: median(sides.plain.map((r) => r.p50)), p99: median(sides.plain.map((r) => r.p99)) },
+    decided: { p50: median(sides.decided.map((r) => r.p50)), p99: median(sides.decided.map((r) => r.p99)) },
+    addedP50,
+    addedP99,
+    p50ok,
+    p99ok,
+    deadline: { p50, max, bound, ok: max <= bound && fallbacks === DEADLINE_REQUESTS },
+    other: Math.max(...[...sides.plain, ...sides.decided].map((r) => r.other)),
+  };
+}
+
 // ---- 3. cost ----------------------------------------------------------------------------------------------------
 async function costBench() {
   out("## 3. Cost per event (bench/cost.test.ts, workerd, counting proxies around EVENTS, TARGETS, LANES and fetch)");
@@ -767,10 +981,18 @@ async function main() {
   const bundle = SKIP.has("bundle") ? { gzip: Number.NaN } : await bundleBench(dir);
   const cost = SKIP.has("cost") ? [] : await costBench();
   const ack = await ackBench(dir, fixtures);
+  const dec = SKIP.has("deciders") ? undefined : await decidersBench(ack.relay, fixtures);
+  await ack.relay.stop();
   const ingressUs = { relay: ack.a.relay.cpuUs, reference: ack.a.reference.cpuUs };
   const fan = await fanoutBench(dir, ack.eventful, ingressUs);
   const iso = SKIP.has("isolation") ? undefined : await isolationBench(dir, ack.eventful);
-  const contended = Math.max(ack.a.relay.other, ack.a.reference.other, fan.agg.relay.other, fan.agg.reference.other);
+  const contended = Math.max(
+    ack.a.relay.other,
+    ack.a.reference.other,
+    fan.agg.relay.other,
+    fan.agg.reference.other,
+    dec?.other ?? 0,
+  );
 
   // ---- summary ----
   const mark = (ok) => (ok ? "met" : "**missed**");
@@ -927,6 +1149,34 @@ async function main() {
         "–",
         "every event",
         mark(iso.beside.within5s === iso.beside.events),
+      ],
+    );
+  }
+  if (dec) {
+    rows.push(
+      [
+        "Deciders: before-callback p50 with an instant decider (ms; reference = no decider)",
+        f(dec.decided.p50, 2),
+        f(dec.plain.p50, 2),
+        `+${f(dec.addedP50.median, 2)} ms`,
+        "≤ +10 ms",
+        mark(dec.p50ok),
+      ],
+      [
+        "Deciders: before-callback p99 with an instant decider (ms; reference = no decider)",
+        f(dec.decided.p99, 2),
+        f(dec.plain.p99, 2),
+        `+${f(dec.addedP99.median, 2)} ms`,
+        "≤ +20 ms",
+        mark(dec.p99ok),
+      ],
+      [
+        "Deciders: answer with a decider that never answers, p50 · max (ms; timeoutMs 1000)",
+        `${f(dec.deadline.p50)} · ${f(dec.deadline.max)}`,
+        "–",
+        "–",
+        `≤ ${dec.deadline.bound}, fallback answered`,
+        mark(dec.deadline.ok),
       ],
     );
   }

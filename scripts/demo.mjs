@@ -1,9 +1,13 @@
 #!/usr/bin/env node
 // `npm run demo`: the whole product in one command. Uses the relay on 127.0.0.1:8787 if one answers (else starts
 // one under `wrangler dev` and stops it afterwards), starts a webhook receiver on a free port, registers it as the
-// target `demo` with a secret generated here, sends every provider fixture of test/fixtures correctly signed, and
-// prints each signed CloudEvent as it comes back, then a summary. Exit 0 only if nothing was refused and every
-// acked event was delivered with a valid signature. Cleans up (target, receiver, relay) also on Ctrl-C.
+// target `demo` with a secret generated here, and a word filter on another free port as the decider `demo-words`
+// (it denies messages with a banned word and masks another). It sends a Tencent and a NetEase message with each
+// word and prints what the filter decided and what the relay answered the provider, then every provider fixture
+// of test/fixtures correctly signed (before-callbacks among them are answered by the filter too), and prints each
+// signed CloudEvent as it comes back, then a summary. Exit 0 only if nothing was refused, every answer to a word
+// message was what the filter decided, and every acked event was delivered with a valid signature. Cleans up
+// (target, decider, receiver, word filter, relay) also on Ctrl-C.
 //
 // Usage: npm run demo [-- --url <base>] [--tencent <appId[:token]>] [--netease <appKey:secret>]
 //                      [--admin-token <token>] [--timeout <s>] [--concurrency <n>]
@@ -11,17 +15,23 @@ import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { createServer } from "node:http";
 import { join } from "node:path";
-import { parseArgs } from "node:util";
+import { isDeepStrictEqual, parseArgs } from "node:util";
 import { descendants, ROOT, startDevServer } from "./lib/dev-server.mjs";
 import { fixtureCallbacks, signedRequest } from "./lib/sign.mjs";
 import { verifyWebhook } from "./receiver.mjs";
 
 const TARGET_ID = "demo";
+const DECIDER_ID = "demo-words";
+/** The word filter: a message with BANNED is denied, MASKED is starred out of the message. */
+const BANNED = "casino";
+const MASKED = "darn";
 const DEFAULT_PORT = process.env.PORT ?? "8787";
 const HELP = `npm run demo [-- options]
 
 Sends every fixture callback (Tencent + NetEase) to a relay, correctly signed, and checks that each one comes
-back to a local receiver as a signed CloudEvent.
+back to a local receiver as a signed CloudEvent. A local word filter, registered as the decider "${DECIDER_ID}",
+answers the before-callbacks: it denies messages with "${BANNED}" and masks "${MASKED}" (shown first with a
+Tencent and a NetEase message of each).
 
   --url <base>              relay to use (default: http://127.0.0.1:${DEFAULT_PORT} if it answers /healthz,
                             else a relay started for the run and stopped afterwards). It must reach the
@@ -220,6 +230,121 @@ async function startReceiver(secret, onDelivery) {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+// Decider: a word filter
+
+const wordIn = (word, text) => new RegExp(`\\b${word}\\b`, "i").test(text);
+const mask = (text) => text.replace(new RegExp(`\\b${MASKED}\\b`, "gi"), (w) => "*".repeat(w.length));
+
+/** The texts of a message callback: Tencent's TIMTextElem elements, NetEase's `body`; none for other callbacks. */
+function messageTexts(event) {
+  const data = event.data ?? {};
+  if (event.provider === "tencent")
+    return (Array.isArray(data.MsgBody) ? data.MsgBody : [])
+      .map((el) => (el?.MsgType === "TIMTextElem" ? el.MsgContent?.Text : undefined))
+      .filter((text) => typeof text === "string");
+  return typeof data.body === "string" ? [data.body] : [];
+}
+
+/** A custom deny code the provider passes to the sender: NetEase 20000–20099, Tencent per command's range. */
+const denyCode = (event) =>
+  event.provider === "netease" ? 20001 : String(event.providerevent).startsWith("Group.") ? 10100 : 120001;
+
+/** The word filter's verdict on one event (a decider answer: allow, deny or allow with the message rewritten). */
+function wordVerdict(event) {
+  const texts = messageTexts(event);
+  if (texts.some((text) => wordIn(BANNED, text)))
+    return { decision: "deny", code: denyCode(event), reason: `banned word "${BANNED}"` };
+  if (!texts.some((text) => wordIn(MASKED, text))) return { decision: "allow" };
+  // `text` replaces every text element with one text; a Tencent message of several is rewritten element by element.
+  if (texts.length === 1) return { decision: "allow", text: mask(texts[0]) };
+  const MsgBody = event.data.MsgBody.map((el) =>
+    el?.MsgType === "TIMTextElem" && typeof el.MsgContent?.Text === "string"
+      ? { ...el, MsgContent: { ...el.MsgContent, Text: mask(el.MsgContent.Text) } }
+      : el,
+  );
+  return { decision: "allow", tencent: { MsgBody } };
+}
+
+/**
+ * The decider on 127.0.0.1 (free port): verifies each request's signature (401 if it fails, and the relay falls
+ * back), answers the word filter's verdict and hands it to `onVerdict` with the event it was for.
+ */
+async function startWordFilter(secret, onVerdict) {
+  const server = createServer((req, res) => {
+    if (req.method !== "POST" || req.url !== "/decide") return void res.writeHead(404).end();
+    const chunks = [];
+    req.on("data", (chunk) => chunks.push(chunk));
+    req.on("end", () => {
+      const body = Buffer.concat(chunks).toString("utf8");
+      const check = verifyWebhook(secret, req.headers, body);
+      let event = {};
+      try {
+        event = JSON.parse(body);
+      } catch {}
+      const verdict = check.ok ? wordVerdict(event) : undefined;
+      if (verdict) res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(verdict));
+      else res.writeHead(401).end();
+      onVerdict({ webhookId: String(req.headers["webhook-id"] ?? ""), event, check, verdict });
+    });
+  });
+  server.keepAliveTimeout = 1_000;
+  await new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", resolve);
+  });
+  const close = () =>
+    new Promise((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections?.();
+    });
+  return { url: `http://127.0.0.1:${server.address().port}/decide`, close };
+}
+
+/** The two messages of each provider the demo sends the word filter: one with each word. */
+function wordCallbacks(fixtures) {
+  const tencent = fixtures.find((f) => f.name === "C2C.CallbackBeforeSendMsg.json");
+  const netease = fixtures.find((f) => f.name === "callback-1-p2p-message.json");
+  if (!tencent || !netease)
+    throw new Error("the word filter's messages need test/fixtures' C2C.CallbackBeforeSendMsg and callback-1");
+  const texts = [`Free chips at the ${BANNED} tonight`, `Oh ${MASKED}, I missed the bus`];
+  return texts.flatMap((text, i) => {
+    const c2c = { ...JSON.parse(tencent.body), MsgRandom: 1000 + i };
+    c2c.MsgBody = [{ MsgType: "TIMTextElem", MsgContent: { Text: text } }];
+    const p2p = { ...JSON.parse(netease.body), body: text, msgidClient: `demo-words-${i}` };
+    return [
+      { ...tencent, name: `word filter: ${tencent.command}`, text, body: JSON.stringify(c2c) },
+      { ...netease, name: "word filter: callback.1", text, body: JSON.stringify(p2p) },
+    ];
+  });
+}
+
+/** What the relay must answer the provider for this verdict on this callback (the relay's mapping, spelled out). */
+function expectedAnswer(callback, verdict) {
+  const payload = JSON.parse(callback.body);
+  if (callback.provider === "netease") {
+    if (verdict.decision === "deny") return { errCode: 1, responseCode: verdict.code };
+    return verdict.text === undefined ? { errCode: 0 } : { errCode: 0, modifyResponse: { body: verdict.text } };
+  }
+  if (verdict.decision === "deny") return { ActionStatus: "OK", ErrorCode: verdict.code, ErrorInfo: verdict.reason };
+  const ok = { ActionStatus: "OK", ErrorCode: 0, ErrorInfo: "" };
+  if (verdict.tencent?.MsgBody) return { ...ok, MsgBody: verdict.tencent.MsgBody };
+  if (verdict.text === undefined) return ok;
+  const MsgBody = payload.MsgBody.map((el) =>
+    el.MsgType === "TIMTextElem" ? { ...el, MsgContent: { ...el.MsgContent, Text: verdict.text } } : el,
+  );
+  return { ...ok, MsgBody };
+}
+
+/** A verdict in a few words: `deny 120001 (banned word "casino")`, `allow, text "Oh ****, …"`. */
+function describeVerdict(verdict) {
+  if (!verdict) return "no verdict (the filter was not asked)";
+  if (verdict.decision === "deny") return `deny ${verdict.code} (${verdict.reason})`;
+  if (verdict.text !== undefined) return `allow, rewritten to ${JSON.stringify(verdict.text)}`;
+  if (verdict.tencent?.MsgBody) return "allow, text elements rewritten";
+  return "allow";
+}
+
+// ---------------------------------------------------------------------------------------------------------------
 // Main
 
 async function main() {
@@ -262,6 +387,8 @@ async function main() {
   }
   const fixtures = await fixtureCallbacks(ROOT);
   const perProvider = (p) => fixtures.filter((f) => f.provider === p).length;
+  const words = wordCallbacks(fixtures);
+  const total = fixtures.length + words.length;
 
   say(c.bold("imrelay demo"));
   say(
@@ -323,13 +450,16 @@ async function main() {
   const refused = [];
   const answeredOnly = []; // 2xx without an event (NetEase address check)
   const types = new Map(); // type -> count
+  const verdicts = new Map(); // webhook-id -> the word filter's verdict
+  const asked = { total: 0, verified: 0, allow: 0, deny: 0, modify: 0 };
+  const wordResults = []; // { callback, ok }
   let sent = 0;
   let sendingDone = false;
   let finish;
   const finished = new Promise((resolve) => (finish = resolve));
   const ackedTotal = () => [...acks.values()].reduce((n, names) => n + names.length, 0);
   // Deliveries to expect: one per acked callback; while sending, also one per callback not answered yet.
-  const expected = () => (sendingDone ? ackedTotal() : fixtures.length - refused.length - answeredOnly.length);
+  const expected = () => (sendingDone ? ackedTotal() : total - refused.length - answeredOnly.length);
   const complete = () =>
     sendingDone && [...acks].every(([id, names]) => (byId.get(id)?.deliveries ?? 0) >= names.length);
   let phaseStart = Date.now();
@@ -342,12 +472,13 @@ async function main() {
     byId.set(webhookId, seen);
     deliveries.push({ webhookId, event, ok: check.ok });
     if (event.type) types.set(event.type, (types.get(event.type) ?? 0) + 1);
-    const n = String(deliveries.length).padStart(String(fixtures.length).length);
+    const n = String(deliveries.length).padStart(String(total).length);
     const mark = check.ok ? c.green("signature verified ✓") : c.red(`signature INVALID ✗ (${check.reason})`);
     const notes = [
       webhookId !== event.id ? c.red("webhook-id ≠ event id") : "",
       repeat ? c.yellow("(id already delivered)") : "",
       !acks.has(webhookId) && sendingDone ? c.yellow("(not sent by this run)") : "",
+      event.decision ? c.dim(`(${event.decision} by ${event.decidedby})`) : "",
     ].filter(Boolean);
     const what = `${event.provider ?? "?"} ${event.providerevent ?? "?"}`;
     say(
@@ -388,8 +519,93 @@ async function main() {
       ),
     );
   }
+
+  // --- the word filter and the decider ---------------------------------------------------------------------
+  const onVerdict = ({ webhookId, check, verdict }) => {
+    asked.total++;
+    if (!check.ok) {
+      say(c.red(`decider   request for ${webhookId || "?"}: signature INVALID ✗ (${check.reason}), answered 401`));
+      return;
+    }
+    asked.verified++;
+    asked[verdict.decision === "allow" && Object.keys(verdict).length > 1 ? "modify" : verdict.decision]++;
+    verdicts.set(webhookId, verdict);
+  };
+  const deciderSecret = `whsec_${randomBytes(32).toString("base64")}`;
+  state.wordFilter = await startWordFilter(deciderSecret, onVerdict);
+  // The longest wait the relay allows: the filter answers at once, but the machine may be busy.
+  const putDecider = await adminCall(base, secrets.adminToken, "PUT", `/deciders/${DECIDER_ID}`, {
+    url: state.wordFilter.url,
+    secret: deciderSecret,
+    timeoutMs: 1500,
+  });
+  if (putDecider.status !== 200 && putDecider.status !== 201) {
+    const hint = putDecider.status === 404 ? " (a relay without deciders?)" : "";
+    fail(
+      `could not register the decider "${DECIDER_ID}": HTTP ${putDecider.status} ${putDecider.text.slice(0, 300)}${hint}`,
+    );
+    return 1;
+  }
+  state.deciderRegistered = true;
   say(
-    `sending   ${fixtures.length} fixture callbacks (${perProvider("tencent")} Tencent, ${perProvider("netease")} NetEase), ${concurrency} at a time`,
+    `decider   ${state.wordFilter.url}, registered as decider "${DECIDER_ID}": a word filter that denies "${BANNED}" and masks "${MASKED}"${putDecider.status === 200 ? c.yellow(" (replaced an existing decider of that name)") : ""}`,
+  );
+  const deciderList = await adminCall(base, secrets.adminToken, "GET", "/deciders").catch(() => undefined);
+  const otherDeciders = (deciderList?.json?.items ?? [])
+    .filter((d) => d.id !== DECIDER_ID && d.enabled !== false)
+    .map((d) => d.id);
+  if (otherDeciders.length) {
+    say(
+      c.yellow(
+        `⚠ the relay has ${otherDeciders.length} other enabled decider(s) (${otherDeciders.join(", ")}): they are asked too, and a stricter verdict wins`,
+      ),
+    );
+  }
+  say();
+
+  // --- the word filter's messages, one at a time: verdict, and the answer the provider got -------------------
+  say(
+    c.bold("word filter") +
+      c.dim(` — a message with each word, per provider; decider "${DECIDER_ID}" decides, the relay answers`),
+  );
+  const apps = { tencent: secrets.tencent, netease: secrets.netease };
+  for (const callback of words) {
+    if (state.interrupted) return 130;
+    const what = `${callback.provider} ${callback.provider === "tencent" ? callback.command : "callback eventType 1"}`;
+    say(`  ${what.padEnd(36)} ${JSON.stringify(callback.text)}`);
+    const [url, init] = signedRequest(base, callback, apps);
+    try {
+      const res = await fetch(url, { ...init, signal: AbortSignal.timeout(10_000) });
+      const text = await res.text();
+      let json = {};
+      try {
+        json = JSON.parse(text);
+      } catch {}
+      sent++;
+      const id = res.headers.get("x-imrelay-event-id");
+      const verdict = id ? verdicts.get(id) : undefined;
+      const want = verdict && expectedAnswer(callback, verdict);
+      const ok = res.ok && id !== null && verdict !== undefined && isDeepStrictEqual(json, want);
+      if (res.ok && id) acks.set(id, [...(acks.get(id) ?? []), callback.name]);
+      else {
+        const reason = json.ErrorInfo ?? json.desc ?? json.error?.message ?? text.slice(0, 120);
+        refused.push({ name: callback.name, reason: `HTTP ${res.status} ${reason}` });
+      }
+      wordResults.push({ callback, ok });
+      say(`      verdict  ${verdict ? describeVerdict(verdict) : c.red(describeVerdict(verdict))}`);
+      say(
+        `      answer   ${text.slice(0, 300)}  ${ok ? c.green("as decided ✓") : c.red(`NOT as decided ✗${want ? ` (expected ${JSON.stringify(want)})` : ""}`)}`,
+      );
+    } catch (err) {
+      sent++;
+      refused.push({ name: callback.name, reason: err.message });
+      wordResults.push({ callback, ok: false });
+      say(c.red(`      failed   ${err.message}`));
+    }
+  }
+  say();
+  say(
+    `sending   ${fixtures.length} fixture callbacks (${perProvider("tencent")} Tencent, ${perProvider("netease")} NetEase), ${concurrency} at a time; before-callbacks are answered by the word filter`,
   );
   say();
 
@@ -397,13 +613,12 @@ async function main() {
   phaseStart = Date.now();
   statusLine = () =>
     c.cyan(`delivered ${deliveries.length}/${expected()}`) +
-    c.dim(` · sent ${sent}/${fixtures.length} · ${seconds(Date.now() - phaseStart)}`);
+    c.dim(` · sent ${sent}/${total} · ${seconds(Date.now() - phaseStart)}`);
   const giveUp = new AbortController();
   const timer = setTimeout(() => {
     giveUp.abort(new Error("timed out"));
     finish("timeout");
   }, timeoutMs);
-  const apps = { tencent: secrets.tencent, netease: secrets.netease };
   let next = 0;
   const sendOne = async (fixture) => {
     const [url, init] = signedRequest(base, fixture, apps);
@@ -456,16 +671,19 @@ async function main() {
   const shared = [...acks].filter(([, names]) => names.length > 1);
   const imTypes = [...types.keys()].filter((t) => t.startsWith("im.")).sort();
   const schemaValid = deliveries.filter((d) => d.event.schemavalid === true).length;
+  const wordsOk = wordResults.filter((w) => w.ok).length;
   const success =
     outcome === "done" &&
     refused.length === 0 &&
     missing.length === 0 &&
     unverified.length === 0 &&
-    verified === deliveries.length;
+    verified === deliveries.length &&
+    wordsOk === words.length &&
+    asked.verified === asked.total;
 
   if (outcome === "timeout") {
     const first = missing[0];
-    const unsent = sent < fixtures.length ? `sent only ${sent} of ${fixtures.length} callbacks, and ` : "";
+    const unsent = sent < total ? `sent only ${sent} of ${total} callbacks, and ` : "";
     fail(
       `gave up after ${seconds(timeoutMs)}: ${unsent}${missing.length} of ${ackedIds.length} acked events not delivered${first ? ` (e.g. ${acks.get(first).join(", ")} → ${first})` : ""}. Is the relay's queue consumer running? Retry with --timeout <seconds>.`,
     );
@@ -478,7 +696,7 @@ async function main() {
   row("relay", relayNote);
   row(
     "sent",
-    `${sent === fixtures.length ? "" : `${sent} of `}${fixtures.length} callbacks (${perProvider("tencent")} Tencent, ${perProvider("netease")} NetEase)`,
+    `${sent === total ? "" : `${sent} of `}${total} callbacks (${fixtures.length} fixtures: ${perProvider("tencent")} Tencent, ${perProvider("netease")} NetEase; ${words.length} word-filter messages)`,
   );
   row(
     "acked",
@@ -501,6 +719,14 @@ async function main() {
     "schema-valid",
     `${schemaValid}/${deliveries.length}${schemaValid < deliveries.length ? " (the others are forwarded anyway, marked schemavalid: false)" : ""}`,
   );
+  row(
+    "decider",
+    `"${DECIDER_ID}" asked ${asked.total} times: ${asked.deny} denied, ${asked.modify} rewritten, ${asked.allow} allowed; ` +
+      okIf(asked.verified === asked.total, `signatures verified ${asked.verified}/${asked.total}`),
+  );
+  row("word filter", okIf(wordsOk === words.length, `${wordsOk}/${words.length} answers as the filter decided`));
+  for (const w of wordResults.filter((r) => !r.ok))
+    say(c.red(`      ${w.callback.name} ${JSON.stringify(w.callback.text)}`));
   row("event types seen", `${types.size} distinct, ${imTypes.length} vendor-neutral im.*`);
   for (const line of wrap(imTypes, 100)) say(c.dim(`      ${line}`));
   if (shared.length) {
@@ -518,7 +744,13 @@ async function main() {
   row("elapsed", `${seconds(Date.now() - startedAt)} total (sending ${seconds(sendMs)}, ${deliveryNote})`);
   say();
   if (success)
-    say(c.green(c.bold(`✓ all ${ackedCount} acked callbacks came back as CloudEvents with a valid signature`)));
+    say(
+      c.green(
+        c.bold(
+          `✓ all ${ackedCount} acked callbacks came back as CloudEvents with a valid signature; the word filter's ${words.length} verdicts were answered as decided`,
+        ),
+      ),
+    );
   else say(c.red(c.bold("✗ the demo did not complete: see above")));
   return success ? 0 : 1;
 }
@@ -534,6 +766,8 @@ const state = {
   base: undefined,
   adminToken: undefined,
   targetRegistered: false,
+  wordFilter: undefined,
+  deciderRegistered: false,
 };
 let cleaning;
 
@@ -541,6 +775,16 @@ function cleanup() {
   cleaning ??= (async () => {
     const starting = state.starting;
     clearStatus();
+    // The decider first: a before-callback sent meanwhile would wait for a word filter that is gone.
+    if (state.deciderRegistered) {
+      try {
+        const res = await adminCall(state.base, state.adminToken, "DELETE", `/deciders/${DECIDER_ID}`);
+        if (res.status !== 204 && res.status !== 404)
+          console.error(c.yellow(`could not delete the decider "${DECIDER_ID}": HTTP ${res.status}`));
+      } catch (err) {
+        console.error(c.yellow(`could not delete the decider "${DECIDER_ID}": ${err.message}`));
+      }
+    }
     if (state.targetRegistered) {
       try {
         const res = await adminCall(state.base, state.adminToken, "DELETE", `/targets/${TARGET_ID}`);
@@ -551,6 +795,7 @@ function cleanup() {
       }
     }
     await state.receiver?.close();
+    await state.wordFilter?.close();
     if (starting) {
       // Interrupted while wrangler was starting: end the processes this demo started (the dev server runs in its
       // own process group, so Ctrl-C does not reach it); startDevServer then notices, removes its temp dir and throws.

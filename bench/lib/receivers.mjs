@@ -1,5 +1,6 @@
-// Webhook receivers for the fan-out and isolation benches: plain node:http servers on 127.0.0.1 that answer 200 at
-// once and count, and a TCP server that accepts connections and never answers.
+// Webhook receivers for the fan-out, isolation and deciders benches: plain node:http servers on 127.0.0.1 that answer
+// 200 at once and count (targets, or a decider answering one verdict), and a TCP server that accepts connections and
+// never answers.
 import { createHmac, timingSafeEqual } from "node:crypto";
 import { createServer } from "node:http";
 import { createServer as createTcpServer } from "node:net";
@@ -62,6 +63,40 @@ export async function startReceivers(n) {
             }),
         ),
       ),
+  };
+}
+
+/**
+ * A decider that answers every request at once with `answer` (200, JSON), over keep-alive; it counts requests and
+ * keeps the first one (to check the relay's signature).
+ */
+export async function startInstantDecider(answer = { decision: "allow" }) {
+  let count = 0;
+  let first;
+  const body = JSON.stringify(answer);
+  const server = createServer((req, res) => {
+    const chunks = [];
+    req.on("data", (c) => chunks.push(c));
+    req.on("end", () => {
+      count++;
+      first ??= { headers: req.headers, body: Buffer.concat(chunks).toString("utf8") };
+      res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(body) }).end(body);
+    });
+  });
+  server.keepAliveTimeout = 30_000;
+  await new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", resolve);
+  });
+  return {
+    url: `http://127.0.0.1:${server.address().port}/decide`,
+    count: () => count,
+    first: () => first,
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }
 

@@ -2,8 +2,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 
 /**
  * A real webhook receiver for the end-to-end tests: node:http on 127.0.0.1, recording every request and
- * answering each one as scripted. It can go "down" (server closed, connections refused) and come back up on the
- * same port.
+ * answering each one as scripted, or as `respond` decides from the request itself (a decider, see
+ * e2e-decider.ts). It can go "down" (server closed, connections refused) and come back up on the same port.
  */
 
 /** How to answer one request. */
@@ -15,6 +15,8 @@ export type Behaviour = {
   /** Destroy the connection instead of answering. */
   drop?: boolean;
   headers?: Record<string, string>;
+  /** The answer's body (default "ok", as text/plain unless `headers` say otherwise). */
+  body?: string;
 };
 
 /** One request as received. */
@@ -35,6 +37,8 @@ export type ReceiverOptions = {
   script?: Behaviour[];
   /** Answer once the script is used up (default 200). */
   fallback?: Behaviour;
+  /** Picks the answer from the request as received; when it returns undefined, the script (or fallback) answers. */
+  respond?: (req: ReceivedRequest) => Behaviour | undefined;
 };
 
 const live = new Set<Receiver>();
@@ -44,6 +48,7 @@ export class Receiver {
   /** Behaviours still to be used, one per request. */
   script: Behaviour[];
   fallback: Behaviour;
+  private readonly respond: ReceiverOptions["respond"];
   private server: Server | undefined;
   private portNumber = 0;
   private readonly timers = new Set<ReturnType<typeof setTimeout>>();
@@ -51,6 +56,7 @@ export class Receiver {
   private constructor(opts: ReceiverOptions) {
     this.script = [...(opts.script ?? [])];
     this.fallback = opts.fallback ?? { status: 200 };
+    this.respond = opts.respond;
   }
 
   /** Starts a receiver on a free port of 127.0.0.1. */
@@ -133,7 +139,7 @@ export class Receiver {
       res.on("close", () => {
         if (!res.writableFinished) record.abortedAt = Date.now();
       });
-      const behaviour = this.script.shift() ?? this.fallback;
+      const behaviour = this.respond?.(record) ?? this.script.shift() ?? this.fallback;
       const answer = () => {
         if (behaviour.drop) {
           req.socket.destroy();
@@ -141,7 +147,7 @@ export class Receiver {
         }
         if (res.destroyed) return;
         res.writeHead(behaviour.status ?? 200, { "content-type": "text/plain", ...behaviour.headers });
-        res.end("ok");
+        res.end(behaviour.body ?? "ok");
       };
       if (!behaviour.delayMs) {
         answer();
