@@ -151,10 +151,12 @@ function relayVars(flags, vars, secrets) {
   const out = { ...vars };
   if (flags.tencent)
     out.TENCENT_APPS = JSON.stringify({
-      [secrets.tencent.appId]: secrets.tencent.token ? { token: secrets.tencent.token } : {},
+      [secrets.tencent.appId]: secrets.tencent.token ? { token: secrets.tencent.token } : { allowUnsigned: true },
     });
   if (flags.netease)
-    out.NETEASE_APPS = JSON.stringify({ [secrets.netease.appKey]: { secret: secrets.netease.secret } });
+    out.NETEASE_APPS = JSON.stringify({
+      [secrets.netease.appKey]: { secret: secrets.netease.secret, channels: ["cc", "callback"] },
+    });
   if (flags["admin-token"]) out.ADMIN_TOKEN = flags["admin-token"];
   return out;
 }
