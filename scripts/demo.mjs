@@ -165,7 +165,8 @@ async function health(base, timeoutMs = 1_500) {
   try {
     const res = await fetch(`${base}/healthz`, { signal: AbortSignal.timeout(timeoutMs) });
     const body = await res.json().catch(() => ({}));
-    return res.status === 200 ? body : undefined;
+    // A 503 with the relay's report is a relay whose configuration has problems: up, and saying what is wrong.
+    return res.status === 200 || (res.status === 503 && body?.ok === false) ? body : undefined;
   } catch {
     return undefined;
   }
