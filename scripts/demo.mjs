@@ -13,6 +13,7 @@ import { createServer } from "node:http";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { descendants, ROOT, startDevServer } from "./lib/dev-server.mjs";
+import { formatHealth } from "./lib/health-report.mjs";
 import { fixtureCallbacks, signedRequest } from "./lib/sign.mjs";
 import { verifyWebhook } from "./receiver.mjs";
 
@@ -309,7 +310,9 @@ async function main() {
   state.base = base;
   state.adminToken = secrets.adminToken;
   say(`relay     ${relayNote}`);
-  const configured = (await health(base, 5_000))?.configured;
+  const report = await health(base, 5_000);
+  if (report?.ok === false) for (const line of formatHealth({ status: 503, report })) say(c.yellow(line));
+  const configured = report?.configured;
   if (configured && (!configured.tencent || !configured.netease)) {
     say(
       c.yellow(
