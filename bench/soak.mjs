@@ -80,10 +80,10 @@ const APPS = [
   { tencent: { appId: "1400000002" }, netease: { appKey: "soak-appkey-2", secret: "soak-secret-2" } },
 ];
 const VARS = {
-  TENCENT_APPS: JSON.stringify({ 1400000001: { token: "soak-tencent-token" }, 1400000002: {} }),
+  TENCENT_APPS: JSON.stringify({ 1400000001: { token: "soak-tencent-token" }, 1400000002: { allowUnsigned: true } }),
   NETEASE_APPS: JSON.stringify({
-    "soak-appkey-1": { secret: "soak-secret-1" },
-    "soak-appkey-2": { secret: "soak-secret-2" },
+    "soak-appkey-1": { secret: "soak-secret-1", channels: ["cc", "callback"] },
+    "soak-appkey-2": { secret: "soak-secret-2", channels: ["cc", "callback"] },
   }),
   ADMIN_TOKEN,
   RETRY_SCHEDULE_SECONDS: RETRY_SCHEDULE,

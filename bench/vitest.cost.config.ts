@@ -10,8 +10,8 @@ import { defineConfig } from "vitest/config";
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 
 export const COST_BINDINGS = {
-  TENCENT_APPS: JSON.stringify({ "1400000001": {} }),
-  NETEASE_APPS: JSON.stringify({ "bench-appkey": { secret: "bench-appsecret" } }),
+  TENCENT_APPS: JSON.stringify({ "1400000001": { allowUnsigned: true } }),
+  NETEASE_APPS: JSON.stringify({ "bench-appkey": { secret: "bench-appsecret", channels: ["cc", "callback"] } }),
   ADMIN_TOKEN: "bench-admin-token-0123456789",
 };
 

@@ -17,6 +17,7 @@ import { createServer } from "node:http";
 import { join } from "node:path";
 import { isDeepStrictEqual, parseArgs } from "node:util";
 import { descendants, ROOT, startDevServer } from "./lib/dev-server.mjs";
+import { formatHealth } from "./lib/health-report.mjs";
 import { fixtureCallbacks, signedRequest } from "./lib/sign.mjs";
 import { verifyWebhook } from "./receiver.mjs";
 
@@ -161,10 +162,12 @@ function relayVars(flags, vars, secrets) {
   const out = { ...vars };
   if (flags.tencent)
     out.TENCENT_APPS = JSON.stringify({
-      [secrets.tencent.appId]: secrets.tencent.token ? { token: secrets.tencent.token } : {},
+      [secrets.tencent.appId]: secrets.tencent.token ? { token: secrets.tencent.token } : { allowUnsigned: true },
     });
   if (flags.netease)
-    out.NETEASE_APPS = JSON.stringify({ [secrets.netease.appKey]: { secret: secrets.netease.secret } });
+    out.NETEASE_APPS = JSON.stringify({
+      [secrets.netease.appKey]: { secret: secrets.netease.secret, channels: ["cc", "callback"] },
+    });
   if (flags["admin-token"]) out.ADMIN_TOKEN = flags["admin-token"];
   return out;
 }
@@ -173,7 +176,8 @@ async function health(base, timeoutMs = 1_500) {
   try {
     const res = await fetch(`${base}/healthz`, { signal: AbortSignal.timeout(timeoutMs) });
     const body = await res.json().catch(() => ({}));
-    return res.status === 200 ? body : undefined;
+    // A 503 with the relay's report is a relay whose configuration has problems: up, and saying what is wrong.
+    return res.status === 200 || (res.status === 503 && body?.ok === false) ? body : undefined;
   } catch {
     return undefined;
   }
@@ -433,7 +437,9 @@ async function main() {
   state.base = base;
   state.adminToken = secrets.adminToken;
   say(`relay     ${relayNote}`);
-  const configured = (await health(base, 5_000))?.configured;
+  const report = await health(base, 5_000);
+  if (report?.ok === false) for (const line of formatHealth({ status: 503, report })) say(c.yellow(line));
+  const configured = report?.configured;
   if (configured && (!configured.tencent || !configured.netease)) {
     say(
       c.yellow(

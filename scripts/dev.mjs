@@ -1,20 +1,28 @@
 #!/usr/bin/env node
 // `npm run dev`: the relay on 127.0.0.1:8787 with Miniflare's local KV and Queues. On a fresh clone there is no
-// .dev.vars yet, so the demo secrets from .dev.vars.example are copied in first: the relay works at once.
+// .dev.vars yet, so the demo secrets from .dev.vars.example are copied in first: the relay works at once. Once the
+// relay answers, its configuration check (GET /healthz) is printed, so a broken secret shows before a callback.
 import { spawn } from "node:child_process";
 import { copyFileSync, existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { formatHealth, waitForHealth } from "./lib/health-report.mjs";
 
-if (!existsSync(".dev.vars")) {
+const args = process.argv.slice(2);
+// With --env-file the caller chose its secrets, and wrangler does not read .dev.vars at all.
+if (!existsSync(".dev.vars") && !args.some((a) => a.startsWith("--env-file"))) {
   copyFileSync(".dev.vars.example", ".dev.vars");
   console.log("created .dev.vars from .dev.vars.example (demo secrets; edit it for your own apps)");
 }
+const port = process.env.PORT ?? "8787";
 // The local wrangler, so this also works outside `npm run` (which is what puts node_modules/.bin on PATH).
 const bin = `../node_modules/.bin/wrangler${process.platform === "win32" ? ".cmd" : ""}`;
 const child = spawn(
   fileURLToPath(new URL(bin, import.meta.url)),
-  ["dev", "--ip", "127.0.0.1", "--port", process.env.PORT ?? "8787", ...process.argv.slice(2)],
-  { stdio: "inherit", shell: process.platform === "win32" },
+  ["dev", "--ip", "127.0.0.1", "--port", port, ...args],
+  {
+    stdio: "inherit",
+    shell: process.platform === "win32",
+  },
 );
 child.on("error", (err) => {
   console.error(`could not start wrangler: ${err.message} (run npm ci first)`);
@@ -23,3 +31,13 @@ child.on("error", (err) => {
 // npm may signal only this process: pass every signal on, so wrangler (and its workerd) stop too.
 for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) process.on(signal, () => child.kill(signal));
 child.on("exit", (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
+
+const running = () => child.exitCode === null && child.signalCode === null;
+const health = await waitForHealth(`http://127.0.0.1:${port}`, { timeoutMs: 120_000, stillRunning: running });
+if (health) {
+  const lines = formatHealth(health);
+  (health.report.ok ? console.log : console.error)(`\n${lines.join("\n")}\n`);
+  if (!health.report.ok) console.error("fix .dev.vars, then restart npm run dev\n");
+} else if (running()) {
+  console.error(`\nconfig check: http://127.0.0.1:${port}/healthz did not answer; is the port taken?\n`);
+}

@@ -2,6 +2,7 @@ import { Hono } from "hono";
 import { adminRoutes } from "./admin";
 import { type AppEnv, requestContext } from "./context";
 import { RelayError, toRelayError } from "./errors";
+import { healthReport } from "./health";
 import { handleCallback } from "./ingress/handler";
 import { CHANNELS } from "./providers";
 
@@ -39,12 +40,11 @@ function createHonoApp(): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   app.use(requestContext());
 
-  app.get("/healthz", (c) =>
-    c.json({
-      status: "ok",
-      configured: { tencent: Boolean(c.env.TENCENT_APPS), netease: Boolean(c.env.NETEASE_APPS) },
-    }),
-  );
+  // 503 while the configuration has problems: a deploy check or monitor sees them before a provider does.
+  app.get("/healthz", (c) => {
+    const report = healthReport(c.env);
+    return c.json(report, report.ok ? 200 : 503, { "cache-control": "no-store" });
+  });
 
   for (const channel of CHANNELS) {
     app.all(channel.path, (c) => channel.reject(new RelayError("METHOD_NOT_ALLOWED", "use POST"), c.get("requestId")));

@@ -16,7 +16,12 @@ export const ERRORS = {
   TIMESTAMP_OUT_OF_WINDOW: { status: 401, num: 40105 },
   INVALID_TIMESTAMP: { status: 401, num: 40106 },
   UNAUTHORIZED: { status: 401, num: 40107 },
+  UNVERIFIABLE_SIGNATURE: { status: 401, num: 40108 },
   ADMIN_DISABLED: { status: 403, num: 40301 },
+  // 403, not 401: no credential would change the answer, the caller's address is refused. Neither provider counts
+  // a 403 as delivered (NetEase 抄送 takes only 200 and 500), so a genuine callback from a range missing from
+  // allowIps fails visibly at the provider instead of being lost.
+  IP_NOT_ALLOWED: { status: 403, num: 40302 },
   NOT_FOUND: { status: 404, num: 40401 },
   METHOD_NOT_ALLOWED: { status: 405, num: 40501 },
   CONFLICT: { status: 409, num: 40901 },

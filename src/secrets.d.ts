@@ -2,11 +2,11 @@
 // Since wrangler 4.16x the global `Env` and `Cloudflare.Env` both extend a generated base rather than each other,
 // so each is extended explicitly: code typed either way sees them.
 interface ImrelaySecrets {
-  /** `{"<SdkAppid>": {"token": "<callback token>"}}`; `token` optional. */
+  /** `{"<SdkAppid>": {"token": "<callback token>"} | {"allowUnsigned": true}}`, optional `allowIps`; see src/env.ts. */
   TENCENT_APPS?: string;
-  /** `{"<AppKey>": {"secret": "<AppSecret>"}}`. */
+  /** `{"<AppKey>": {"secret": "<AppSecret>", "channels": ["cc" | "callback", …]}}`, optional `allowIps`. */
   NETEASE_APPS?: string;
-  /** Bearer token of the admin API; when unset the admin API is closed. */
+  /** Bearer token of the admin API (at least 16 characters); when unset the admin API is closed. */
   ADMIN_TOKEN?: string;
   /** Optional Analytics Engine dataset for counters; see README "Observability". */
   METRICS?: AnalyticsEngineDataset;

@@ -11,8 +11,10 @@ export const APPS = {
 };
 export const ADMIN_TOKEN = "bench-admin-token-0123456789";
 export const RELAY_VARS = {
-  TENCENT_APPS: JSON.stringify({ [APPS.tencent.appId]: {} }),
-  NETEASE_APPS: JSON.stringify({ [APPS.netease.appKey]: { secret: APPS.netease.secret } }),
+  TENCENT_APPS: JSON.stringify({ [APPS.tencent.appId]: { allowUnsigned: true } }),
+  NETEASE_APPS: JSON.stringify({
+    [APPS.netease.appKey]: { secret: APPS.netease.secret, channels: ["cc", "callback"] },
+  }),
   ADMIN_TOKEN,
 };
 

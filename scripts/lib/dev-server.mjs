@@ -143,8 +143,9 @@ export async function startDevServer(opts = {}) {
     }
     try {
       const res = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(2_000) });
-      await res.body?.cancel();
-      if (res.status === 200) break;
+      // 503 with the relay's report is an answer too: a relay with configuration problems is up, and says so.
+      const report = await res.json().catch(() => undefined);
+      if (res.status === 200 || (res.status === 503 && report?.ok === false)) break;
     } catch {}
     if (Date.now() > deadline) {
       await stop();

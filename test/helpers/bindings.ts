@@ -7,8 +7,12 @@ export const NETEASE_SECRET = "netease-app-secret-1";
 export const ADMIN_TOKEN = "test-admin-token-0123456789";
 
 export const TEST_BINDINGS = {
-  TENCENT_APPS: JSON.stringify({ [TENCENT_APP]: {}, [TENCENT_TOKEN_APP]: { token: TENCENT_TOKEN } }),
-  NETEASE_APPS: JSON.stringify({ [NETEASE_APP]: { secret: NETEASE_SECRET } }),
+  // TENCENT_APP opts out of signatures, so the tests can post unsigned callbacks as a console without 回调鉴权 does.
+  TENCENT_APPS: JSON.stringify({
+    [TENCENT_APP]: { allowUnsigned: true },
+    [TENCENT_TOKEN_APP]: { token: TENCENT_TOKEN },
+  }),
+  NETEASE_APPS: JSON.stringify({ [NETEASE_APP]: { secret: NETEASE_SECRET, channels: ["cc", "callback"] } }),
   ADMIN_TOKEN,
   RETRY_SCHEDULE_SECONDS: "1,2,3",
   TARGETS_CACHE_TTL_SECONDS: "0",

@@ -1,6 +1,7 @@
 import { hexDigest, safeEqual } from "../../crypto";
 import type { NeteaseApp } from "../../env";
 import { RelayError } from "../../errors";
+import { checkClientIp } from "../../ingress/allow-ips";
 import { readBody } from "../../ingress/body";
 import { lookup } from "../fields";
 import type { Authenticated } from "../provider";
@@ -19,7 +20,8 @@ function header(headers: Headers, name: string): string {
  *
  * `CheckSum = hex(sha1(AppSecret + MD5 + CurTime))` binds the secret to the `MD5` header, and `MD5` must be the
  * MD5 of the raw body: checking only one of the two would let a captured request carry another body. The
- * CheckSum is verified before the body is read, so a forged request costs us no body read.
+ * CheckSum is verified before the body is read, so a forged request costs us no body read; `allowIps` is checked
+ * before that. NetEase signs no part of the URL, so the app's `channels` decide which channel may take it.
  */
 export async function authenticateNetease(
   req: Request,
@@ -34,9 +36,10 @@ export async function authenticateNetease(
   const checkSum = header(req.headers, "CheckSum");
   const app = lookup(apps, appKey);
   if (!app) throw new RelayError("UNKNOWN_APP", "AppKey is not configured", { appId: appKey.slice(0, 64) });
-  if (app.channels && !app.channels.includes(channel)) {
+  if (!app.channels.includes(channel)) {
     throw new RelayError("UNKNOWN_APP", `AppKey is not configured for the ${channel} channel`, { appId: appKey });
   }
+  checkClientIp(req.headers, app.allowIps);
   if (!/^\d{1,16}$/.test(curTime)) throw new RelayError("INVALID_TIMESTAMP", "CurTime is not epoch milliseconds");
 
   // CurTime enters the CheckSum exactly as received (a string), as NetEase computes it.

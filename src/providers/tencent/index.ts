@@ -21,6 +21,7 @@ export const tencent: Channel = {
   async authenticate(req, url, env, nowMs) {
     const appId = await authenticateTencent(
       url.searchParams,
+      req.headers,
       tencentApps(env),
       settings(env).tencentWindowSeconds,
       nowMs,
