@@ -9,6 +9,7 @@ export const ERRORS = {
   MISSING_EVENT_TYPE: { status: 400, num: 40003 },
   AMBIGUOUS_PARAMETER: { status: 400, num: 40004 },
   INVALID_REQUEST: { status: 400, num: 40005 },
+  AMBIGUOUS_BODY: { status: 400, num: 40006 },
   MISSING_CREDENTIALS: { status: 401, num: 40101 },
   UNKNOWN_APP: { status: 401, num: 40102 },
   BAD_SIGNATURE: { status: 401, num: 40103 },

@@ -3,7 +3,7 @@ import type { AppEnv } from "../context";
 import { DeciderId, DeciderInput } from "../deciders/config";
 import { deleteDecider, getDecider, listDeciders, putDecider, readDecider } from "../deciders/store";
 import { RelayError } from "../errors";
-import { fromInput, masked, rotated } from "./endpoints";
+import { checkEndpointUrl, fromInput, masked, rotated } from "./endpoints";
 import { invalid, readJson } from "./validate";
 
 function deciderId(raw: string): string {
@@ -34,7 +34,10 @@ export const deciderRoutes = new Hono<AppEnv>()
     const id = deciderId(c.req.param("id"));
     const parsed = DeciderInput.safeParse(await readJson(c.req.raw, "INVALID_DECIDER"));
     if (!parsed.success) throw invalid("INVALID_DECIDER", "invalid decider", parsed.error.issues);
-    const existing = await getDecider(c.env.TARGETS, id);
+    checkEndpointUrl("INVALID_DECIDER", "decider", parsed.data.url, c.req.url);
+    const found = await readDecider(c.env.TARGETS, id);
+    // One that fails its schema (stored before a rule existed) is repaired in place: its secrets stay.
+    const existing = found.kind === "ok" ? found.decider : found.kind === "invalid" ? found.kept : undefined;
     const { value: decider, shown } = fromInput(parsed.data, existing, Date.now());
     await putDecider(c.env.TARGETS, id, decider);
     c.get("log").info("decider saved", { decider: id, created: !existing });

@@ -1,5 +1,7 @@
-import { type Signed, withRotatedSecret } from "../config/endpoint";
+import { endpointUrlProblem, type Signed, withRotatedSecret } from "../config/endpoint";
 import { generateSecret } from "../delivery/signature";
+import type { ErrorCode } from "../errors";
+import { invalid } from "./validate";
 
 /** What targets and deciders keep beside their input. */
 type Stored = Signed & { enabled: boolean; createdAt: string; updatedAt: string };
@@ -55,4 +57,13 @@ export function rotated<T extends Stored>(existing: T, nowMs: number): { value: 
     value: { ...withRotatedSecret(existing, secret, nowMs), updatedAt: new Date(nowMs).toISOString() },
     shown: secret,
   };
+}
+
+/**
+ * Refuses (422 `code`, naming `url`) an endpoint URL its schema accepts but this relay must not call: loopback
+ * when the relay is not running locally, or the relay itself. Both are told by the admin request's own URL.
+ */
+export function checkEndpointUrl(code: ErrorCode, what: string, url: string, requestUrl: string): void {
+  const problem = endpointUrlProblem(url, requestUrl);
+  if (problem) throw invalid(code, `invalid ${what}`, [{ code: "custom", path: ["url"], message: problem }]);
 }

@@ -7,7 +7,7 @@ import { RelayError } from "../errors";
 import type { Lane } from "../lanes/lane";
 import { DeliveryStateSchema, type LaneSummary } from "../lanes/log";
 import { targetLanes } from "../lanes/route";
-import { fromInput, masked, rotated } from "./endpoints";
+import { checkEndpointUrl, fromInput, masked, rotated } from "./endpoints";
 import { invalid, readJson } from "./validate";
 
 /** Retire calls per lane in one DELETE; a lane with more left keeps writing its dead letters from its alarm. */
@@ -94,7 +94,10 @@ export const targetRoutes = new Hono<AppEnv>()
     const parsed = TargetInput.safeParse(await readJson(c.req.raw, "INVALID_TARGET"));
     if (!parsed.success) throw invalid("INVALID_TARGET", "invalid target", parsed.error.issues);
     const input = parsed.data;
-    const existing = await getTarget(c.env.TARGETS, id);
+    checkEndpointUrl("INVALID_TARGET", "target", input.url, c.req.url);
+    const found = await readTarget(c.env.TARGETS, id);
+    // One that fails its schema (stored before a rule existed) is repaired in place: its secrets stay.
+    const existing = found.kind === "ok" ? found.target : found.kind === "invalid" ? found.kept : undefined;
     const { value: target, shown } = fromInput(input, existing, Date.now());
     await putTarget(c.env.TARGETS, id, target);
     c.get("log").info("target saved", { target: id, created: !existing });
@@ -113,10 +116,12 @@ export const targetRoutes = new Hono<AppEnv>()
   })
   .delete("/:id", async (c) => {
     const id = targetId(c.req.param("id"));
-    const target = await getTarget(c.env.TARGETS, id);
-    if (!target) throw new RelayError("NOT_FOUND", "no such target");
+    const found = await readTarget(c.env.TARGETS, id);
+    if (found.kind === "missing") throw new RelayError("NOT_FOUND", "no such target");
+    // One that fails its schema can be deleted too; its lanes are found from the stored value.
+    const lanes = found.kind === "ok" ? found.target.lanes : found.lanes;
     // Lanes first: if one cannot retire, the target stays, and the operator can simply retry the DELETE.
-    const left = await Promise.all(targetLanes(c.env, { id, lanes: target.lanes }).map(retireLane));
+    const left = await Promise.all(targetLanes(c.env, { id, lanes }).map(retireLane));
     await deleteTarget(c.env.TARGETS, id);
     const remaining = left.reduce((n, r) => n + r, 0);
     if (remaining > 0)

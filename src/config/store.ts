@@ -1,3 +1,4 @@
+import { type Kept, keptOf } from "./endpoint";
 import type { Target, TargetWithId } from "./target";
 import { MAX_LANES, Target as TargetSchema } from "./target";
 
@@ -23,7 +24,7 @@ export async function getTarget(kv: KVNamespace, id: string): Promise<Target | u
 export type TargetLookup =
   | { kind: "ok"; target: TargetWithId }
   | { kind: "missing" }
-  | { kind: "invalid"; lanes: number };
+  | { kind: "invalid"; lanes: number; kept: Kept | undefined };
 
 /** The `lanes` of a stored value that may fail the schema, so its lanes can still be found; else 1. */
 function lanesOf(value: unknown): number {
@@ -43,7 +44,9 @@ export async function readTarget(kv: KVNamespace, id: string): Promise<TargetLoo
 function lookupOf(id: string, value: unknown): TargetLookup {
   if (value === null) return { kind: "missing" };
   const parsed = TargetSchema.safeParse(value);
-  return parsed.success ? { kind: "ok", target: { ...parsed.data, id } } : { kind: "invalid", lanes: lanesOf(value) };
+  return parsed.success
+    ? { kind: "ok", target: { ...parsed.data, id } }
+    : { kind: "invalid", lanes: lanesOf(value), kept: keptOf(value) };
 }
 
 /** Writes a target (whole document). */

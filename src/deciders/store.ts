@@ -1,3 +1,4 @@
+import { type Kept, keptOf } from "../config/endpoint";
 import { readPrefix } from "../config/store";
 import { Decider, type DeciderWithId } from "./config";
 
@@ -12,12 +13,15 @@ export function deciderKey(id: string): string {
 }
 
 /** A stored decider, told apart from a missing one and from one that no longer passes its schema. */
-export type DeciderLookup = { kind: "ok"; decider: DeciderWithId } | { kind: "missing" } | { kind: "invalid" };
+export type DeciderLookup =
+  | { kind: "ok"; decider: DeciderWithId }
+  | { kind: "missing" }
+  | { kind: "invalid"; kept: Kept | undefined };
 
 function lookupOf(id: string, value: unknown): DeciderLookup {
   if (value === null) return { kind: "missing" };
   const parsed = Decider.safeParse(value);
-  return parsed.success ? { kind: "ok", decider: { ...parsed.data, id } } : { kind: "invalid" };
+  return parsed.success ? { kind: "ok", decider: { ...parsed.data, id } } : { kind: "invalid", kept: keptOf(value) };
 }
 
 export async function readDecider(kv: KVNamespace, id: string): Promise<DeciderLookup> {

@@ -43,32 +43,70 @@ const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
 /** Deeper than this is no IM payload (they nest a handful of levels); receivers' JSON tooling would choke too. */
 const MAX_DEPTH = 64;
 
+/** What one pass over a JSON object's text finds that JSON.parse does not say. */
+type Scan = { tooDeep: boolean; repeated: boolean };
+
 /**
- * Whether JSON text nests deeper than `MAX_DEPTH`: one pass over the characters, no allocation. Only called on
- * text JSON.parse accepted, so brackets outside strings always balance.
+ * One pass over the characters of JSON text JSON.parse accepted as an object, O(length), allocating only to decode
+ * a root key written with escapes: whether it nests deeper than `MAX_DEPTH`, and whether `key` occurs more than
+ * once among the root object's own keys. JSON.parse
+ * keeps the last of duplicate keys without a word, so the relay and a receiver whose parser keeps the first would
+ * route one body as two different events. Keys are compared as decoded (`"event\u0054ype"` is `eventType`);
+ * keys of nested objects are not the root's.
  */
-function tooDeep(json: string): boolean {
+function scan(json: string, key: string | undefined): Scan {
   let depth = 0;
   let inString = false;
+  let isKey = false;
+  let escaped = false;
+  let start = 0;
+  // Inside the root object, after `{` or `,`, the next string is a key.
+  let keyNext = false;
+  let seen = 0;
   for (let i = 0; i < json.length; i++) {
     const c = json.charCodeAt(i);
     if (inString) {
-      if (c === 0x5c)
+      if (c === 0x5c) {
+        escaped = true;
         i++; // backslash: skip the escaped character
-      else if (c === 0x22) inString = false;
-    } else if (c === 0x22) inString = true;
-    else if (c === 0x7b || c === 0x5b) {
-      if (++depth > MAX_DEPTH) return true;
+      } else if (c === 0x22) {
+        inString = false;
+        if (isKey && key !== undefined && keyEquals(json, start, i, escaped, key) && ++seen > 1) {
+          return { tooDeep: false, repeated: true };
+        }
+      }
+    } else if (c === 0x22) {
+      inString = true;
+      isKey = keyNext;
+      keyNext = false;
+      escaped = false;
+      start = i + 1;
+    } else if (c === 0x7b || c === 0x5b) {
+      if (++depth > MAX_DEPTH) return { tooDeep: true, repeated: false };
+      keyNext = depth === 1;
     } else if (c === 0x7d || c === 0x5d) depth--;
+    else if (c === 0x2c && depth === 1) keyNext = true;
   }
-  return false;
+  return { tooDeep: false, repeated: false };
+}
+
+/** Whether the JSON string text json[start, end) decodes to `key`; only a key with escapes is decoded. */
+function keyEquals(json: string, start: number, end: number, escaped: boolean, key: string): boolean {
+  if (!escaped) return end - start === key.length && json.startsWith(key, start);
+  return JSON.parse(json.slice(start - 1, end + 1)) === key;
 }
 
 /**
  * Decodes and parses a JSON object body; anything else (invalid UTF-8, not JSON, not an object, nested deeper
- * than MAX_DEPTH) is a 400. Returns the text too: it is what customers receive as `data`, unchanged.
+ * than MAX_DEPTH, `routingKey` repeated among the root object's keys) is a 400. Returns the text too: it is what
+ * customers receive as `data`, unchanged.
+ *
+ * @param routingKey - The root key the channel routes on (see `Channel.routingKey`).
  */
-export function parseJsonObject(body: Uint8Array): { text: string; payload: Record<string, unknown> } {
+export function parseJsonObject(
+  body: Uint8Array,
+  routingKey?: string,
+): { text: string; payload: Record<string, unknown> } {
   let text: string;
   try {
     text = utf8.decode(body);
@@ -84,6 +122,10 @@ export function parseJsonObject(body: Uint8Array): { text: string; payload: Reco
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
     throw new RelayError("INVALID_JSON", "body must be a JSON object");
   }
-  if (tooDeep(text)) throw new RelayError("INVALID_BODY", `body is nested deeper than ${MAX_DEPTH} levels`);
+  const found = scan(text, routingKey);
+  if (found.tooDeep) throw new RelayError("INVALID_BODY", `body is nested deeper than ${MAX_DEPTH} levels`);
+  if (found.repeated) {
+    throw new RelayError("AMBIGUOUS_BODY", `body has more than one top-level ${routingKey} key`);
+  }
   return { text, payload: value as Record<string, unknown> };
 }

@@ -31,7 +31,7 @@ async function respond(channel: Channel, req: Request, url: URL, env: Env, reque
   try {
     const nowMs = Date.now();
     const { appId, body, requestTime } = await channel.authenticate(req, url, env, nowMs);
-    const { text, payload } = parseJsonObject(body);
+    const { text, payload } = parseJsonObject(body, channel.routingKey);
     if (channel.isProbe(payload)) {
       log.info("address check answered", { appId });
       return channel.ack("", payload);

@@ -29,6 +29,11 @@ export interface Channel {
   readonly catalogue: Readonly<Record<string, CatalogueEntry>>;
   /** Checks credentials on the raw request and reads the body (limited in size); throws RelayError. */
   authenticate(req: Request, url: URL, env: Env, nowMs: number): Promise<Authenticated>;
+  /**
+   * The root body key `identify` routes on. A body that repeats it is refused (AMBIGUOUS_BODY) before `identify`
+   * runs: JSON.parse keeps the last duplicate, a receiver's parser may keep the first.
+   */
+  readonly routingKey: string;
   /** The command / eventType of this callback; throws MISSING_EVENT_TYPE when there is none. */
   identify(payload: Record<string, unknown>, url: URL): string;
   /** A provider's liveness probe (NetEase posts `{}` to a new address): answer OK, forward nothing. */

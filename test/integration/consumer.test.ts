@@ -253,6 +253,15 @@ describe("consumer: target filters", () => {
     ).toEqual([A]);
   });
 
+  it("routes past a target filter *a*a*…*ab against a 68-character type (a regex took 56 s), to the target that matches", async () => {
+    const command = "a".repeat(60);
+    await putTarget(env.TARGETS, a, makeTarget(A, { events: ["*a*a*a*a*a*a*a*a*a*a*a*a*a*ab"] }));
+    await putTarget(env.TARGETS, b, makeTarget(B, { events: ["*a*a*a*a*a*a*a*a*a*a*a*a*a*a"] }));
+    const event = await makeEvent({ type: `tencent.${command}`, providerEvent: command });
+    expect(event.type).toHaveLength(68);
+    expect(await deliveredUrls(event)).toEqual([B]);
+  });
+
   it("skips a target whose providers list excludes the event's provider", async () => {
     await putTarget(env.TARGETS, a, makeTarget(A, { providers: ["tencent"] }));
     await putTarget(env.TARGETS, b, makeTarget(B, { providers: ["netease"] }));

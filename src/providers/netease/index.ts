@@ -24,6 +24,7 @@ function neteaseChannel(
     channel,
     path: `/netease/${channel}`,
     catalogue,
+    routingKey: "eventType",
 
     async authenticate(req, _url, env, nowMs) {
       return authenticateNetease(req, channel, neteaseApps(env), settings(env).neteaseWindowSeconds, nowMs);

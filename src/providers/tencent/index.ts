@@ -17,6 +17,7 @@ export const tencent: Channel = {
   channel: "im",
   path: "/tencent",
   catalogue: TENCENT_COMMANDS,
+  routingKey: "CallbackCommand",
 
   async authenticate(req, url, env, nowMs) {
     const appId = await authenticateTencent(
