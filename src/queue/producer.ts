@@ -28,19 +28,12 @@ type Refused = { by: "bodies" | "queue"; cause: unknown };
 export async function enqueueEvent(env: Env, event: EventEnvelope, data: string, log?: Logger): Promise<void> {
   const message: QueueMessage = { kind: "event", event, data };
   const wire = encodeMessage(message, () => bodyKey(event.id));
-  let refused: Refused = { by: "bodies", cause: undefined };
-  try {
-    if (wire.offload) await putBody(env.BODIES, wire.offload.key, data);
-    refused = { by: "queue", cause: undefined };
-    await env.EVENTS.send(wire.text, { contentType: "text" });
-    return;
-  } catch (err) {
-    refused.cause = err;
-  }
+  const refused = await send(env, wire, data);
+  if (!refused) return;
   try {
     // The outbox keeps the data inline and puts a big body in R2 itself when it drains: what it holds never
     // depends on an object that may expire (an object put above and left behind goes with the lifecycle rule).
-    await outboxStub(env, event.id).put(inlineText(message));
+    await outboxStub(env, event.id).put(wire.offload ? inlineText(message) : wire.text);
   } catch (err) {
     throw new RelayError("ENQUEUE_FAILED", "could not enqueue the event", {
       refusedBy: refused.by,
@@ -54,6 +47,23 @@ export async function enqueueEvent(env: Env, event: EventEnvelope, data: string,
     cause: String(refused.cause),
   });
   count(env, "outboxed", event.provider, event.type, refused.by);
+}
+
+/** Puts a message on the queue, its body in R2 first when it has to be; says what refused it, if anything. */
+async function send(env: Env, wire: Wire, data: string): Promise<Refused | undefined> {
+  if (wire.offload) {
+    try {
+      await putBody(env.BODIES, wire.offload.key, data);
+    } catch (cause) {
+      return { by: "bodies", cause };
+    }
+  }
+  try {
+    await env.EVENTS.send(wire.text, { contentType: "text" });
+  } catch (cause) {
+    return { by: "queue", cause };
+  }
+  return undefined;
 }
 
 /** A message and the delay before it is read. */
