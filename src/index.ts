@@ -2,6 +2,7 @@ import { createApp } from "./app";
 import { consumeBatch } from "./queue/consumer";
 
 export { Lane } from "./lanes/lane";
+export { Outbox } from "./outbox/outbox";
 
 const app = createApp();
 

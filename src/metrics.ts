@@ -12,7 +12,11 @@ export type Outcome =
   | "disabled"
   | "decided"
   | "schema_invalid"
-  | "decider_fallback";
+  | "decider_fallback"
+  /** The queue (or R2, for a big body) refused an accepted event: it went to the outbox. */
+  | "outboxed"
+  /** An outbox moved an event to the queue. */
+  | "drained";
 
 /** Records one occurrence. `detail` is a refusal code or failure reason, never payload data. */
 export function count(env: Env, outcome: Outcome, provider: string, type: string, detail = ""): void {

@@ -1,7 +1,7 @@
 // Starts the relay (or another Worker) under `wrangler dev` for scripts and tests that run in Node: the demo,
 // the benchmarks, the soak and the end-to-end suite. Everything binds to 127.0.0.1.
 import { spawn } from "node:child_process";
-import { copyFile, mkdtemp, rm } from "node:fs/promises";
+import { copyFile, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -66,12 +66,17 @@ export async function descendants(pid) {
  * config, in a temp dir. A snapshot never hot-reloads (a reload would drop the local queue's delayed messages when
  * someone edits src/ during a run). Returns its base URL, the wrangler pid and `stop()`.
  *
- * @param {{ config?: string, vars?: Record<string, string>, port?: number, verbose?: boolean, readyTimeoutMs?: number }} opts
+ * `before` runs other Workers in the same session (sharing its local queues, KV and Durable Objects), the first of
+ * them on the port; `editConfig` changes the copied config (e.g. to bind one of them). The vars then go into the
+ * copy's `[vars]`, since `--var` reaches only the Worker on the port.
+ *
+ * @param {{ config?: string, vars?: Record<string, string>, port?: number, inspectorPort?: number, verbose?: boolean,
+ *   readyTimeoutMs?: number, before?: string[], editConfig?: (toml: string) => string }} opts
  */
 export async function startDevServer(opts = {}) {
   const config = opts.config ?? join(ROOT, "wrangler.toml");
   const port = opts.port ?? (await freePort());
-  const inspectorPort = await freePort();
+  const inspectorPort = opts.inspectorPort ?? (await freePort());
   const dir = await mkdtemp(join(tmpdir(), "imrelay-dev-"));
   let output = "";
   const record = (chunk) => {
@@ -90,17 +95,33 @@ export async function startDevServer(opts = {}) {
       record,
       120_000,
     );
-    await copyFile(config, join(dir, "wrangler.toml"));
+    if (opts.before || opts.editConfig) {
+      let toml = (opts.editConfig ?? ((t) => t))(await readFile(config, "utf8"));
+      if (opts.before) {
+        // Several Workers cannot share the positional script: the copy names its bundle itself.
+        toml = toml.replace(
+          /^main = .*$/m,
+          `main = ${JSON.stringify(join(dir, "bundle", "index.js"))}\nno_bundle = true`,
+        );
+        const vars = Object.entries(opts.vars ?? {});
+        for (const [key] of vars) toml = toml.replace(new RegExp(`^${key} = .*\n`, "m"), "");
+        const lines = vars.map(([key, value]) => `${key} = ${JSON.stringify(value)}`);
+        toml = toml.replace(/^\[vars\]$/m, ["[vars]", ...lines].join("\n"));
+      }
+      await writeFile(join(dir, "wrangler.toml"), toml);
+    } else {
+      await copyFile(config, join(dir, "wrangler.toml"));
+    }
   } catch (err) {
     await fail(err.message);
   }
 
+  const workers = opts.before
+    ? [...opts.before.flatMap((c) => ["--config", c]), "--config", join(dir, "wrangler.toml")]
+    : [join(dir, "bundle", "index.js"), "--no-bundle", "--config", join(dir, "wrangler.toml")];
   const args = [
     "dev",
-    join(dir, "bundle", "index.js"),
-    "--no-bundle",
-    "--config",
-    join(dir, "wrangler.toml"),
+    ...workers,
     "--ip",
     "127.0.0.1",
     "--port",
@@ -115,7 +136,7 @@ export async function startDevServer(opts = {}) {
     "--log-level",
     "log",
   ];
-  for (const [key, value] of Object.entries(opts.vars ?? {})) args.push("--var", `${key}:${value}`);
+  if (!opts.before) for (const [key, value] of Object.entries(opts.vars ?? {})) args.push("--var", `${key}:${value}`);
   // Its own process group, so stop() ends wrangler and workerd together.
   const child = spawn(WRANGLER, args, { cwd: dir, detached: true, stdio: ["ignore", "pipe", "pipe"], env: ENV });
   child.stdout.on("data", record);

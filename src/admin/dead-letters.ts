@@ -27,25 +27,17 @@ async function replayMessage(env: Env, letter: DeadLetter): Promise<QueueMessage
   if (!letter.event || letter.data === undefined || letter.kind === "malformed") {
     throw new RelayError("CONFLICT", "a malformed queue message cannot be replayed; inspect it and delete it");
   }
-  if (letter.kind === "event" || !letter.target) return { v: 1, kind: "event", event: letter.event, data: letter.data };
+  if (letter.kind === "event" || !letter.target) return { kind: "event", event: letter.event, data: letter.data };
   const target = await getTarget(env.TARGETS, letter.target);
   if (!target) throw new RelayError("CONFLICT", "the dead letter's target no longer exists");
   if (!target.enabled)
     throw new RelayError("CONFLICT", "the dead letter's target is disabled; re-enable it with PUT first");
-  return {
-    v: 1,
-    kind: "delivery",
-    event: letter.event,
-    data: letter.data,
-    target: letter.target,
-    attempt: 1,
-    replay: letter.id,
-  };
+  return { kind: "delivery", event: letter.event, data: letter.data, target: letter.target, replay: letter.id };
 }
 
 /** Puts a dead letter back on the queue, then removes it: if the enqueue fails, the letter stays. */
 async function replay(env: Env, letter: DeadLetter): Promise<void> {
-  await enqueueMessages(env.EVENTS, [{ message: await replayMessage(env, letter), delaySeconds: 0 }]);
+  await enqueueMessages(env, [{ message: await replayMessage(env, letter), delaySeconds: 0 }]);
   await deleteDeadLetter(env.TARGETS, letter.id);
 }
 

@@ -2,16 +2,16 @@ import { concatBytes } from "../crypto";
 import { RelayError } from "../errors";
 
 /**
- * The largest serialized queue message we send. Cloudflare Queues cap a message at 128 KB (1 KB = 1000 B)
- * including ~100 B of metadata; the envelope around the body takes about 1 KB.
+ * The largest callback body accepted, 1 MiB. A body too big for a queue message travels in R2 (see producer.ts);
+ * a lane stores it in a SQLite row (2 MB at most), a dead letter in a KV value (25 MiB at most).
  */
-export const MAX_MESSAGE_BYTES = 127_000;
+export const MAX_BODY_BYTES = 1_048_576;
 
 /**
  * Reads the request body as bytes, refusing it as soon as it exceeds `maxBytes`, so a huge or endless upload
  * costs neither memory nor CPU. Content-Length is checked first but not trusted: chunked bodies have none.
  */
-export async function readBody(req: Request, maxBytes = MAX_MESSAGE_BYTES): Promise<Uint8Array> {
+export async function readBody(req: Request, maxBytes = MAX_BODY_BYTES): Promise<Uint8Array> {
   const declared = req.headers.get("content-length");
   if (declared !== null && Number(declared) > maxBytes) throw tooLarge(maxBytes);
   if (req.body === null) return new Uint8Array(0);
@@ -35,7 +35,7 @@ export async function readBody(req: Request, maxBytes = MAX_MESSAGE_BYTES): Prom
 }
 
 function tooLarge(maxBytes: number): RelayError {
-  return new RelayError("PAYLOAD_TOO_LARGE", `body exceeds ${maxBytes} bytes, the largest a queue message holds`);
+  return new RelayError("PAYLOAD_TOO_LARGE", `body exceeds ${maxBytes} bytes, the largest callback the relay accepts`);
 }
 
 const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });

@@ -62,7 +62,7 @@ async function respond(channel: Channel, req: Request, url: URL, env: Env, reque
       event.decision = decided.answer.decision;
       event.decidedby = decided.decidedBy;
     }
-    await enqueueEvent(env.EVENTS, event, text);
+    await enqueueEvent(env, event, text, log);
 
     const fields = {
       appId,

@@ -88,6 +88,46 @@ export type Next =
 
 type Row = Record<string, SqlStorageValue>;
 
+/** Bytes of JSON parameter per upsert: half the 2 MB a SQLite string holds in a Durable Object. */
+const PARAM_BYTES = 1_000_000;
+
+const UPSERT =
+  "INSERT INTO deliveries (event_id, type, envelope, data, state, next_at, created_at, updated_at, replay_id)";
+const ON_CONFLICT = `ON CONFLICT (event_id) DO UPDATE SET envelope = excluded.envelope, data = excluded.data,
+  state = 'pending', tries = 0, next_at = excluded.next_at, updated_at = excluded.updated_at,
+  replay_id = excluded.replay_id, dead_letter = 0
+  WHERE excluded.replay_id IS NOT NULL AND excluded.replay_id IS NOT deliveries.replay_id
+  RETURNING event_id`;
+
+const encoder = new TextEncoder();
+
+type AcceptRow = [string, string, string, string, string | null];
+type ParamRow = { row: AcceptRow; json: string; bytes: number };
+
+/**
+ * Groups rows, in order, so that each group's JSON array stays under PARAM_BYTES; a row over it on its own is a
+ * group of one.
+ */
+function paramGroups(rows: readonly AcceptRow[]): ParamRow[][] {
+  const groups: ParamRow[][] = [];
+  let group: ParamRow[] = [];
+  let size = 0;
+  for (const row of rows) {
+    const json = JSON.stringify(row);
+    // Small rows are counted at 3 bytes per code unit (no encoding pass); a few extra groups cost little.
+    const bytes = json.length * 3 <= 10_000 ? json.length * 3 : encoder.encode(json).byteLength;
+    if (group.length > 0 && size + bytes > PARAM_BYTES) {
+      groups.push(group);
+      group = [];
+      size = 0;
+    }
+    group.push({ row, json, bytes });
+    size += bytes;
+  }
+  if (group.length > 0) groups.push(group);
+  return groups;
+}
+
 /**
  * How long finished attempts may wait to be written together. A commit costs more than the rows it writes; a
  * crash within this window loses only records, so those deliveries are attempted again (at least once).
@@ -192,25 +232,35 @@ export class LaneStore {
    */
   accept(items: readonly LaneItem[], nowMs: number): { accepted: number; duplicates: number } {
     if (items.length === 0) return { accepted: 0, duplicates: 0 };
-    // One upsert for the whole batch, its rows passed as one JSON parameter (a statement costs far more than a
+    // One upsert per group of rows, the group passed as one JSON parameter (a statement costs far more than a
     // row, and binds at most 100 parameters): a new event is inserted; a known one changes only for a replay id
-    // it has not seen, which starts a fresh retry schedule. RETURNING lists just those rows.
-    const rows = JSON.stringify(
-      items.map(({ event, data, replay }) => [event.id, event.type, JSON.stringify(event), data, replay ?? null]),
+    // it has not seen, which starts a fresh retry schedule. RETURNING lists just those rows. A string parameter
+    // holds 2 MB at most, so groups stay under half that, and a row bigger on its own (a body of up to 1 MiB,
+    // escaped inside JSON) is bound column by column instead. All in one transaction, as one statement was.
+    const rows = items.map(
+      ({ event, data, replay }): AcceptRow => [event.id, event.type, JSON.stringify(event), data, replay ?? null],
     );
-    const accepted = this.exec(
-      `INSERT INTO deliveries (event_id, type, envelope, data, state, next_at, created_at, updated_at, replay_id)
-       SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, 'pending', ?2, ?2, ?2, value ->> 4
-       FROM json_each(?1) WHERE true
-       ON CONFLICT (event_id) DO UPDATE SET envelope = excluded.envelope, data = excluded.data, state = 'pending',
-         tries = 0, next_at = excluded.next_at, updated_at = excluded.updated_at, replay_id = excluded.replay_id,
-         dead_letter = 0
-       WHERE excluded.replay_id IS NOT NULL AND excluded.replay_id IS NOT deliveries.replay_id
-       RETURNING event_id`,
-      rows,
+    let accepted = 0;
+    this.flush();
+    this.storage.transactionSync(() => {
+      for (const group of paramGroups(rows)) accepted += this.upsert(group, nowMs);
+    });
+    return { accepted, duplicates: items.length - accepted };
+  }
+
+  /** One upsert of a group of rows; returns how many it inserted or replayed. */
+  private upsert(group: readonly ParamRow[], nowMs: number): number {
+    const [only] = group;
+    if (group.length === 1 && only && only.bytes > PARAM_BYTES) {
+      return this.run(`${UPSERT} VALUES (?1, ?2, ?3, ?4, 'pending', ?6, ?6, ?6, ?5) ${ON_CONFLICT}`, ...only.row, nowMs)
+        .length;
+    }
+    return this.run(
+      `${UPSERT} SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, 'pending', ?2, ?2, ?2, value ->> 4
+       FROM json_each(?1) WHERE true ${ON_CONFLICT}`,
+      `[${group.map((g) => g.json).join(",")}]`,
       nowMs,
     ).length;
-    return { accepted, duplicates: items.length - accepted };
   }
 
   /**

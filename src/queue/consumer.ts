@@ -10,12 +10,10 @@ import { createLogger, type Logger, logLevel } from "../log";
 import { count } from "../metrics";
 import { withSchemaVerdict } from "../validate/schema";
 import { putDeadLetter } from "./dead-letters";
-import { QueueMessage } from "./message";
+import { INFRA_RETRY_SECONDS, MessageReader } from "./reader";
 
 /** Lane calls in flight at once: each is a subrequest, and Workers allow 6 open connections per invocation. */
 const CONNECTIONS = 6;
-/** Delay before a message is retried after an infrastructure failure (KV, or a lane, unavailable). */
-const INFRA_RETRY_SECONDS = 30;
 
 /** One call to one lane: a batch's events for that (target, shard). */
 type LaneCall = { target: TargetWithId; shard: number; items: LaneItem[] };
@@ -49,12 +47,15 @@ async function consumeEvents(batch: MessageBatch<unknown>, env: Env, log: Logger
   const byId = new Map(targets.map((t) => [t.id, t]));
 
   const calls = new Map<string, LaneCall>();
-  /** The lanes each message went to: it is acked once they all have it. */
-  const routed: { msg: Message<unknown>; lanes: string[] }[] = [];
-  let budget = Math.max(1, cfg.subrequestBudget - operations);
+  /** The lanes each message went to: it is acked once they all have it; then its R2 body (if any) is deleted. */
+  const routed: { msg: Message<unknown>; lanes: string[]; body?: string }[] = [];
+  /** R2 bodies of messages acked without a lane call. */
+  const done: string[] = [];
+  const reader = new MessageReader(env, log, Math.max(1, cfg.subrequestBudget - operations));
   for (const msg of batch.messages) {
-    const body = await readMessage(env, msg, log);
-    if (!body) continue;
+    const read = await reader.read(msg, calls.size > 0);
+    if (!read) continue;
+    const { message: body, key } = read;
     let routes: { target: TargetWithId; item: LaneItem }[];
     if (body.kind === "event") {
       const event = checked(env, body.event, body.data, log);
@@ -62,6 +63,7 @@ async function consumeEvents(batch: MessageBatch<unknown>, env: Env, log: Logger
       if (routes.length === 0) {
         log.info("no target matches", { eventId: body.event.id, type: body.event.type });
         msg.ack();
+        if (key) done.push(key);
         continue;
       }
     } else {
@@ -81,26 +83,26 @@ async function consumeEvents(batch: MessageBatch<unknown>, env: Env, log: Logger
           target: body.target,
         });
         msg.ack();
+        if (key) done.push(key);
         continue;
       }
       routes = [{ target, item: { event: body.event, data: body.data, replay: body.replay } }];
     }
     const keyed = routes.map((r) => ({ ...r, shard: shardOf(r.item.event.id, r.target.lanes ?? 1) }));
     const lanes = keyed.map(({ target, shard }) => `${target.id}#${shard}`);
-    const fresh = new Set(lanes.filter((key) => !calls.has(key))).size;
-    if (fresh > budget && calls.size > 0) {
+    const fresh = new Set(lanes.filter((lane) => !calls.has(lane))).size;
+    if (!reader.spend(fresh, calls.size > 0)) {
       // Not enough subrequests left in this invocation: the next one takes this message.
       msg.retry({ delaySeconds: 0 });
       continue;
     }
-    budget -= fresh;
     for (const [i, { target, shard, item }] of keyed.entries()) {
-      const key = lanes[i] as string;
-      const call = calls.get(key) ?? { target, shard, items: [] };
+      const lane = lanes[i] as string;
+      const call = calls.get(lane) ?? { target, shard, items: [] };
       call.items.push(item);
-      calls.set(key, call);
+      calls.set(lane, call);
     }
-    routed.push({ msg, lanes });
+    routed.push({ msg, lanes, body: key });
   }
 
   const failed = new Set<string>();
@@ -118,10 +120,14 @@ async function consumeEvents(batch: MessageBatch<unknown>, env: Env, log: Logger
       });
     }
   });
-  for (const { msg, lanes } of routed) {
+  for (const { msg, lanes, body } of routed) {
     if (lanes.some((key) => failed.has(key))) msg.retry({ delaySeconds: INFRA_RETRY_SECONDS });
-    else msg.ack();
+    else {
+      msg.ack();
+      if (body) done.push(body);
+    }
   }
+  await reader.forget(done);
 }
 
 /** The event with its `schemavalid` verdict, which the ingress leaves to the consumer for after-callbacks. */
@@ -135,49 +141,18 @@ function checked(env: Env, queued: QueuedEnvelope, data: string, log: Logger): E
   return event;
 }
 
-/** Messages are JSON text (see producer.ts); an object body is read as is. */
-function decode(body: unknown): unknown {
-  if (typeof body !== "string") return body;
-  try {
-    return JSON.parse(body);
-  } catch {
-    return undefined;
-  }
-}
-
-/** The message's body, or undefined once a malformed message is dead-lettered (never retried forever). */
-async function readMessage(env: Env, msg: Message<unknown>, log: Logger): Promise<QueueMessage | undefined> {
-  const parsed = QueueMessage.safeParse(decode(msg.body));
-  if (parsed.success) return parsed.data;
-  await deadLetterMalformed(env, msg, log);
-  return undefined;
-}
-
-async function deadLetterMalformed(env: Env, msg: Message<unknown>, log: Logger): Promise<void> {
-  let raw: string;
-  try {
-    raw = JSON.stringify(msg.body) ?? String(msg.body);
-  } catch {
-    raw = String(msg.body);
-  }
-  const id = await putDeadLetter(env.TARGETS, {
-    kind: "malformed",
-    raw: raw.slice(0, 100_000),
-    lastError: "message does not match the queue message schema",
-    attempts: msg.attempts,
-  });
-  log.error("malformed queue message dead-lettered", { messageId: msg.id, deadLetter: id });
-  msg.ack();
-}
-
 /**
  * The queue's own dead-letter queue receives what exhausted `max_retries` (the consumer kept failing to reach
- * KV or the lanes). Each message becomes a replayable dead letter in KV.
+ * KV, R2 or the lanes). Each message becomes a replayable dead letter in KV, its data inline (KV values hold 25
+ * MiB), and its R2 body, if any, is deleted.
  */
 async function consumeDeadLetterQueue(batch: MessageBatch<unknown>, env: Env, log: Logger): Promise<void> {
+  const reader = new MessageReader(env, log, settings(env).subrequestBudget);
+  const done: string[] = [];
   for (const msg of batch.messages) {
-    const body = await readMessage(env, msg, log);
-    if (!body) continue;
+    const read = await reader.read(msg, true);
+    if (!read) continue;
+    const { message: body, key } = read;
     const id = await putDeadLetter(env.TARGETS, {
       kind: body.kind,
       target: body.kind === "delivery" ? body.target : undefined,
@@ -189,5 +164,7 @@ async function consumeDeadLetterQueue(batch: MessageBatch<unknown>, env: Env, lo
     });
     log.error("queue retries exhausted; dead-lettered", { eventId: body.event.id, deadLetter: id });
     msg.ack();
+    if (key) done.push(key);
   }
+  await reader.forget(done);
 }

@@ -1,5 +1,6 @@
 import { createExecutionContext, env } from "cloudflare:test";
 import { createApp } from "../../src/app";
+import { type QueuedEnvelope, serializeEvent } from "../../src/event";
 import type { QueueMessage } from "../../src/queue/message";
 import { withSchemaVerdict } from "../../src/validate/schema";
 import { FakeQueue } from "./fake-queue";
@@ -23,4 +24,9 @@ export function relayWithFakeQueue(overrides: Partial<Env> = {}) {
     /** The envelopes exactly as the ack path enqueued them. */
     queued: () => queue.sent.map((s) => (s.body as QueueMessage).event),
   };
+}
+
+/** The body a target receives for an enqueued event: the consumer's schema verdict added, `data` spliced in raw. */
+export function asDelivered(event: QueuedEnvelope, data: string): string {
+  return serializeEvent(withSchemaVerdict(event, data).event, data);
 }

@@ -4,7 +4,7 @@ import type { Target } from "../../src/config/target";
 import { generateSecret } from "../../src/delivery/signature";
 import { buildEvent, type CloudEvent, type EventEnvelope } from "../../src/event";
 import { consumeBatch } from "../../src/queue/consumer";
-import type { DeliveryMessage, EventMessage } from "../../src/queue/message";
+import { inlineText, type QueueMessageV1 } from "../../src/queue/message";
 import { TENCENT_APP } from "./bindings";
 import { FakeQueue } from "./fake-queue";
 
@@ -42,14 +42,21 @@ export function makeTarget(url: string, overrides: Partial<Target> = {}): Target
   return { url, secret: generateSecret(), enabled: true, createdAt: now, updatedAt: now, ...overrides };
 }
 
-export const eventMessage = (event: CloudEvent): EventMessage => ({ v: 1, kind: "event", ...split(event) });
-export const deliveryMessage = (event: CloudEvent, target: string, attempt: number): DeliveryMessage => ({
+type V1<K> = Extract<QueueMessageV1, { kind: K }>;
+
+/** A v1 event message (one JSON object), as queued before v2: the consumer still reads them. */
+export const eventMessage = (event: CloudEvent): V1<"event"> => ({ v: 1, kind: "event", ...split(event) });
+/** A v1 delivery message (an operator's replay, or a delivery from before lanes). */
+export const deliveryMessage = (event: CloudEvent, target: string, attempt: number): V1<"delivery"> => ({
   v: 1,
   kind: "delivery",
   ...split(event),
   target,
   attempt,
 });
+
+/** An event message as the relay writes it now: v2 text, its data inline. */
+export const wireEventMessage = (event: CloudEvent): string => inlineText({ kind: "event", ...split(event) });
 
 /** Deletes every key of a KV namespace, so each test starts from an empty store. */
 export async function clearKv(kv: KVNamespace): Promise<void> {

@@ -7,7 +7,7 @@ import { ADMIN_TOKEN, TEST_BINDINGS } from "./bindings";
  * snapshot, local KV and Queues persisted to a fresh temp dir; see scripts/lib/dev-server.mjs), checks that the
  * `--var`s reached the Worker, provides its base URL as `inject("relayUrl")`, and stops it on teardown.
  *
- * Set IMRELAY_E2E_VERBOSE=1 to stream the dev server's output to stderr, IMRELAY_E2E_PORT to choose its port.
+ * Set IMRELAY_E2E_VERBOSE=1 to stream the dev server's output to stderr, IMRELAY_E2E_PORT to pin its ports.
  */
 
 declare module "vitest" {
@@ -24,12 +24,23 @@ export const E2E_VARS: Record<string, string> = {
   TARGETS_CACHE_TTL_SECONDS: "0",
 };
 
+/**
+ * The ports of a dev server of the suite: with IMRELAY_E2E_PORT set, that port plus `offset` and the next one for
+ * the inspector (so parallel checkouts on one machine can keep apart); otherwise free ports.
+ */
+export function e2ePorts(offset = 0): { port?: number; inspectorPort?: number } {
+  const base = Number(process.env.IMRELAY_E2E_PORT);
+  return Number.isInteger(base) && base > 0 ? { port: base + offset, inspectorPort: base + offset + 1 } : {};
+}
+
 type Provide = { provide(key: "relayUrl", value: string): void };
 
 export default async function setup(project: Provide): Promise<() => Promise<void>> {
-  // IMRELAY_E2E_PORT pins the dev server's port (e.g. on a machine shared with other runs); default: a free one.
-  const port = process.env.IMRELAY_E2E_PORT ? Number(process.env.IMRELAY_E2E_PORT) : undefined;
-  const server = await startDevServer({ vars: E2E_VARS, port, verbose: process.env.IMRELAY_E2E_VERBOSE === "1" });
+  const server = await startDevServer({
+    vars: E2E_VARS,
+    verbose: process.env.IMRELAY_E2E_VERBOSE === "1",
+    ...e2ePorts(),
+  });
   try {
     await checkVars(server.url);
   } catch (err) {

@@ -8,6 +8,7 @@ import { TENCENT_COMMANDS } from "../../src/providers/tencent/schemas";
 import { relayWithFakeQueue } from "../helpers/app";
 import { hangUntilAborted, type RecordedRequest, type Responder, stubFetch } from "../helpers/consumer-harness";
 import { removeDeciders, storeDecider } from "../helpers/deciders";
+import { unreachableOutbox } from "../helpers/outbox";
 import { neteaseRequest, tencentRequest } from "../helpers/requests";
 
 const tencentFixtures = import.meta.glob<string>("../fixtures/tencent/*.json", {
@@ -510,10 +511,10 @@ describe("deciders: falling back", () => {
     expect(JSON.parse(line as string)).toMatchObject({ invalid: ["broken"] });
   });
 
-  it("a failed enqueue after deciding refuses the callback with 503: nothing is answered that is not on the queue", async () => {
+  it("a failed enqueue after deciding (queue and outbox both down) refuses the callback with 503: nothing is answered that is not durable", async () => {
     await storeDecider("words", { url: A });
     stubFetch({ [A]: verdict({ decision: "deny" }) });
-    const relay = relayWithFakeQueue();
+    const relay = relayWithFakeQueue({ OUTBOX: unreachableOutbox() });
     relay.queue.failWith = new Error("queue down");
     const res = await relay.fetch(await tencentRequest(tencent("C2C.CallbackBeforeSendMsg")));
     expect(res.status).toBe(503);

@@ -3,7 +3,6 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { getTarget, putTarget, targetKey } from "../../src/config/store";
 import { Lane } from "../../src/lanes/lane";
 import { LaneStore } from "../../src/lanes/store";
-import type { QueueMessage } from "../../src/queue/message";
 import { adminClient } from "../helpers/admin-client";
 import {
   clearKv,
@@ -283,7 +282,7 @@ describe("faults: the five failures of the old design", () => {
     const [sent] = admin.queue.sent;
     expect(sent?.body).toMatchObject({ kind: "delivery", target: a.id, replay: letter.id });
     // The queue may deliver the replay message twice: the lane re-delivers once per replay id.
-    const replayBatch = [{ body: sent?.body as QueueMessage, id: "r1" }];
+    const replayBatch = [{ body: sent?.raw, id: "r1" }];
     await runBatch(consumerEnv().env, replayBatch);
     await settle(a.stub);
     await runBatch(consumerEnv().env, replayBatch);

@@ -474,10 +474,10 @@ describe("NetEase hostile input: correctly signed bodies that must not parse", (
   });
 });
 
-describe("NetEase hostile input: bodies too large for a queue message", () => {
-  const huge = JSON.stringify({ eventType: "1", body: "x".repeat(130_000) });
+describe("NetEase hostile input: bodies over 1 MiB", () => {
+  const huge = JSON.stringify({ eventType: "1", body: "x".repeat(1_048_576) });
 
-  it("refuses a signed 130 KB body sent with its Content-Length with 413 PAYLOAD_TOO_LARGE", async () => {
+  it("refuses a signed 1 MiB + 1 KB body sent with its Content-Length with 413 PAYLOAD_TOO_LARGE", async () => {
     const relay = relayWithFakeQueue();
     const req = withHeaders(await neteaseRequest(huge, { channel: "cc" }), (h) =>
       h.set("content-length", String(huge.length)),
@@ -486,7 +486,7 @@ describe("NetEase hostile input: bodies too large for a queue message", () => {
     await expectStillServing(relay);
   });
 
-  it("refuses a signed 130 KB body sent chunked (no Content-Length) with 413 PAYLOAD_TOO_LARGE", async () => {
+  it("refuses a signed 1 MiB + 1 KB body sent chunked (no Content-Length) with 413 PAYLOAD_TOO_LARGE", async () => {
     const relay = relayWithFakeQueue();
     const req = withStreamBody(await neteaseRequest(huge, { channel: "cc" }), chunkedStream(encoder.encode(huge)));
     expect(req.headers.get("content-length")).toBeNull();
@@ -503,7 +503,7 @@ describe("NetEase hostile input: bodies too large for a queue message", () => {
     await expectStillServing(relay);
   });
 
-  it("stops reading an endless signed upload after the 127 000-byte limit and answers 413", async () => {
+  it("stops reading an endless signed upload after the 1 MiB limit and answers 413", async () => {
     const relay = relayWithFakeQueue();
     const { stream, counter } = endlessStream(16_384);
     // CheckSum covers the MD5 header, not the body: a valid CheckSum over a made-up MD5 gets the body read.
@@ -512,7 +512,7 @@ describe("NetEase hostile input: bodies too large for a queue message", () => {
       stream,
     );
     await expectRefused(relay, req, "netease", "PAYLOAD_TOO_LARGE");
-    expect(counter.pulls).toBeLessThanOrEqual(Math.ceil(127_000 / 16_384) + 1);
+    expect(counter.pulls).toBeLessThanOrEqual(Math.ceil(1_048_576 / 16_384) + 1);
     await expectStillServing(relay);
   });
 

@@ -542,17 +542,17 @@ describe("Tencent hostile input: correctly signed bodies that must not parse", (
   });
 });
 
-describe("Tencent hostile input: bodies too large for a queue message", () => {
-  const huge = JSON.stringify({ CallbackCommand: COMMAND, GroupId: "x".repeat(130_000) });
+describe("Tencent hostile input: bodies over 1 MiB", () => {
+  const huge = JSON.stringify({ CallbackCommand: COMMAND, GroupId: "x".repeat(1_048_576) });
 
-  it("refuses a signed 130 KB body sent with its Content-Length with 413 PAYLOAD_TOO_LARGE", async () => {
+  it("refuses a signed 1 MiB + 1 KB body sent with its Content-Length with 413 PAYLOAD_TOO_LARGE", async () => {
     const relay = relayWithFakeQueue();
     const req = withHeaders(await signedTencent(huge), (h) => h.set("content-length", String(huge.length)));
     await expectRefused(relay, req, "tencent", "PAYLOAD_TOO_LARGE");
     await expectStillServing(relay);
   });
 
-  it("refuses a signed 130 KB body sent chunked (no Content-Length) with 413 PAYLOAD_TOO_LARGE", async () => {
+  it("refuses a signed 1 MiB + 1 KB body sent chunked (no Content-Length) with 413 PAYLOAD_TOO_LARGE", async () => {
     const relay = relayWithFakeQueue();
     const req = withStreamBody(await signedTencent(huge), chunkedStream(encoder.encode(huge)));
     expect(req.headers.get("content-length")).toBeNull();
@@ -560,7 +560,7 @@ describe("Tencent hostile input: bodies too large for a queue message", () => {
     await expectStillServing(relay);
   });
 
-  it("stops reading an endless upload after the 127 000-byte limit and answers 413", async () => {
+  it("stops reading an endless upload after the 1 MiB limit and answers 413", async () => {
     const relay = relayWithFakeQueue();
     const { stream, counter } = endlessStream(16_384);
     await expectRefused(
@@ -569,7 +569,7 @@ describe("Tencent hostile input: bodies too large for a queue message", () => {
       "tencent",
       "PAYLOAD_TOO_LARGE",
     );
-    expect(counter.pulls).toBeLessThanOrEqual(Math.ceil(127_000 / 16_384) + 1);
+    expect(counter.pulls).toBeLessThanOrEqual(Math.ceil(1_048_576 / 16_384) + 1);
     await expectStillServing(relay);
   });
 

@@ -12,16 +12,8 @@ import {
   stubFetch,
 } from "../helpers/consumer-harness";
 import { lane, runAlarm, uniqueTarget } from "../helpers/lanes";
+import { fakeDataset } from "../helpers/metrics";
 import { neteaseRequest } from "../helpers/requests";
-
-/** An Analytics Engine dataset that records its data points. */
-function fakeDataset() {
-  const points: AnalyticsEngineDataPoint[] = [];
-  return {
-    points,
-    dataset: { writeDataPoint: (p: AnalyticsEngineDataPoint) => void points.push(p) } as AnalyticsEngineDataset,
-  };
-}
 
 const DISMISS = JSON.stringify({ eventType: 8, fromAccount: "a", tid: 1, timestamp: "1564575855993" });
 

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { NETEASE_CALLBACK_EVENTS, NETEASE_CC_EVENTS } from "../../src/providers/netease/schemas";
 import { relayWithFakeQueue } from "../helpers/app";
 import { NETEASE_APP, NETEASE_SECRET } from "../helpers/bindings";
+import { unreachableOutbox } from "../helpers/outbox";
 import { neteaseRequest } from "../helpers/requests";
 
 const fixtures = import.meta.glob<string>("../fixtures/netease/*.json", {
@@ -62,11 +63,14 @@ describe("NetEase ingress: accepted callbacks", () => {
     expect(await res.json()).toEqual({ errCode: 0 });
   });
 
-  it("sends the event as a versioned JSON queue message", async () => {
+  it("sends the event as a v2 text queue message: a JSON header line, then the body as received", async () => {
     const relay = relayWithFakeQueue();
     await relay.fetch(await neteaseRequest(DISMISS, { channel: "callback" }));
-    expect(relay.queue.sent[0]?.options).toEqual({ contentType: "text" });
-    expect(relay.queue.sent[0]?.body).toMatchObject({ v: 1, kind: "event" });
+    const [sent] = relay.queue.sent;
+    expect(sent?.options).toEqual({ contentType: "text" });
+    const [header, ...rest] = String(sent?.raw).split("\n");
+    expect(JSON.parse(header ?? "")).toMatchObject({ v: 2, kind: "event", event: { provider: "netease" } });
+    expect(rest.join("\n")).toBe(DISMISS);
   });
 
   it("gives a provider's duplicate the same event id, and other apps or channels another", async () => {
@@ -288,17 +292,17 @@ describe("NetEase ingress: bad input", () => {
     expect(relay.events()[0]).toMatchObject({ providerevent: "cc.999", schemavalid: false, type: "netease.cc.999" });
   });
 
-  it("refuses a body too large for a queue message with 413", async () => {
-    const big = JSON.stringify({ eventType: "1", body: "x".repeat(130_000) });
+  it("refuses a body over 1 MiB with 413", async () => {
+    const big = JSON.stringify({ eventType: "1", body: "x".repeat(1_048_576) });
     const { relay, res, body } = await send(big);
     expect(res.status).toBe(413);
     expect(body.desc).toMatch(/^PAYLOAD_TOO_LARGE/);
     expect(relay.queue.sent).toHaveLength(0);
   });
 
-  it("answers 503, never 200 or 500, when the queue refuses the event", async () => {
+  it("answers 503, never 200 or 500, when the queue and the outbox both refuse the event", async () => {
     for (const channel of ["cc", "callback"] as const) {
-      const relay = relayWithFakeQueue();
+      const relay = relayWithFakeQueue({ OUTBOX: unreachableOutbox() });
       relay.queue.failWith = new Error("queue unavailable");
       const res = await relay.fetch(await neteaseRequest(DISMISS, { channel }));
       expect(res.status).toBe(503);

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { TENCENT_COMMANDS } from "../../src/providers/tencent/schemas";
 import { relayWithFakeQueue } from "../helpers/app";
 import { TENCENT_APP, TENCENT_TOKEN, TENCENT_TOKEN_APP } from "../helpers/bindings";
+import { unreachableOutbox } from "../helpers/outbox";
 import { tencentRequest } from "../helpers/requests";
 
 const fixtures = Object.entries(
@@ -258,14 +259,14 @@ describe("Tencent ingress: bad input", () => {
     fail(await tencentRequest("not json", { command: "Group.CallbackAfterGroupFull" }), 400, "INVALID_JSON"));
   it("refuses a request without CallbackCommand anywhere with 400", async () =>
     fail(await tencentRequest(JSON.stringify({ GroupId: "g" }), { command: null }), 400, "MISSING_EVENT_TYPE"));
-  it("refuses a body too large for a queue message with 413", async () =>
+  it("refuses a body over 1 MiB with 413", async () =>
     fail(
-      await tencentRequest(JSON.stringify({ CallbackCommand: "C2C.CallbackAfterSendMsg", pad: "x".repeat(128_000) })),
+      await tencentRequest(JSON.stringify({ CallbackCommand: "C2C.CallbackAfterSendMsg", pad: "x".repeat(1_048_576) })),
       413,
       "PAYLOAD_TOO_LARGE",
     ));
-  it("answers 503 with ActionStatus FAIL when the queue refuses the event", async () => {
-    const relay = relayWithFakeQueue();
+  it("answers 503 with ActionStatus FAIL when the queue and the outbox both refuse the event", async () => {
+    const relay = relayWithFakeQueue({ OUTBOX: unreachableOutbox() });
     relay.queue.failWith = new Error("down");
     await fail(await tencentRequest(DESTROYED), 503, "ENQUEUE_FAILED", relay);
   });

@@ -40,7 +40,7 @@ async function delivered(req: Request): Promise<Record<string, unknown>> {
   expect((await relay.fetch(req)).status).toBe(200);
   await runBatch(
     env,
-    relay.queue.sent.map((s) => ({ body: JSON.stringify(s.body) })),
+    relay.queue.sent.map((s) => ({ body: s.raw })),
   );
   await settle(stub);
   expect(calls, `target ${id}`).toHaveLength(1);

@@ -22,7 +22,7 @@ import { NETEASE_CALLBACK_EVENTS, NETEASE_CC_EVENTS } from "../../src/providers/
 import { TENCENT_EVENT_TYPES, TENCENT_REFINEMENTS } from "../../src/providers/tencent/event-types";
 import { TENCENT_COMMANDS } from "../../src/providers/tencent/schemas";
 import { DeadLetter } from "../../src/queue/dead-letters";
-import { QueueMessage } from "../../src/queue/message";
+import { QueueWireMessage } from "../../src/queue/message";
 
 const ROOT = join(__dirname, "..", "..");
 const UPDATE = process.env.UPDATE_GENERATED === "1";
@@ -87,7 +87,15 @@ describe("generated artifacts", () => {
       "imrelay decider answer",
       "What a decider answers (HTTP 2xx, JSON) to the CloudEvent of a before-callback.",
     ],
-    ["queue-message", QueueMessage, "imrelay queue message", "A message on the imrelay-events queue (v1)."],
+    [
+      "queue-message",
+      QueueWireMessage,
+      "imrelay queue message",
+      "A message on the imrelay-events queue, sent as text. v2 (written): this header as one line of JSON, a newline " +
+        "(\\n), then the event's data, the callback body exactly as received; or nothing after the newline when `ref` " +
+        "names the object of the BODIES R2 bucket that holds it. v1 (read only, for messages queued before v2): one " +
+        "JSON object with the data as a string.",
+    ],
     ["dead-letter", DeadLetter, "imrelay dead letter", "A dead letter as stored in Workers KV under dead:<id>."],
   ];
   it("schemas/*.json match the zod schemas of the envelope, target, decider, queue message and dead letter", () => {
