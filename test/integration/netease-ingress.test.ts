@@ -114,6 +114,25 @@ describe("NetEase ingress: accepted callbacks", () => {
     expect(relay.events()[0]).toMatchObject({ type: "im.group.dismissed", providerevent: "cc.1", schemavalid: true });
   });
 
+  it("enqueues the 抄送 of a super team's creation as im.group.created, at its msgTimestamp", async () => {
+    const relay = relayWithFakeQueue();
+    const raw = byChannel("cc").find((f) => f.name === "cc-1-superteam-create.json")?.raw as string;
+    await relay.fetch(await neteaseRequest(raw, { channel: "cc" }));
+    expect(relay.events()[0]).toMatchObject({
+      type: "im.group.created",
+      providerevent: "cc.1",
+      time: new Date(1456802852094).toISOString(),
+      schemavalid: true,
+    });
+  });
+
+  it("takes the time of an A/V duration 抄送 from its createtime instead of the time of receipt", async () => {
+    const relay = relayWithFakeQueue();
+    const raw = byChannel("cc").find((f) => f.name === "cc-5-av-duration.json")?.raw as string;
+    await relay.fetch(await neteaseRequest(raw, { channel: "cc" }));
+    expect(relay.events()[0]?.time).toBe(new Date(1458798033925).toISOString());
+  });
+
   it("keeps the two eventType spaces apart: cc.7 is a recall, callback.7 a team creation request", async () => {
     const relay = relayWithFakeQueue();
     const body = JSON.stringify({ eventType: 7, creator: "a", tname: "t", timestamp: "1564566441074" });
