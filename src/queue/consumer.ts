@@ -66,7 +66,7 @@ async function consumeEvents(batch: MessageBatch<unknown>, env: Env, log: Logger
       const target = byId.get(body.target);
       if (!target?.enabled) {
         // A replay (or a delivery left from before lanes) for a target that is gone or off stays replayable.
-        await putDeadLetter(env.TARGETS, {
+        const deadLetter = await putDeadLetter(env.TARGETS, {
           kind: "delivery",
           target: body.target,
           event: body.event,
@@ -77,6 +77,7 @@ async function consumeEvents(batch: MessageBatch<unknown>, env: Env, log: Logger
         log.warn("delivery for a target that is deleted or disabled, dead-lettered", {
           eventId: body.event.id,
           target: body.target,
+          deadLetter,
         });
         msg.ack();
         continue;

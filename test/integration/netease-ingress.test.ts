@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { NETEASE_CALLBACK_EVENTS, NETEASE_CC_EVENTS } from "../../src/providers/netease/schemas";
 import { relayWithFakeQueue } from "../helpers/app";
 import { NETEASE_APP, NETEASE_SECRET } from "../helpers/bindings";
@@ -305,6 +305,23 @@ describe("NetEase ingress: bad input", () => {
     const { relay, res } = await send(JSON.stringify({ eventType: "999", x: 1 }));
     expect(res.status).toBe(200);
     expect(relay.events()[0]).toMatchObject({ providerevent: "cc.999", schemavalid: false, type: "netease.cc.999" });
+  });
+
+  it("names the authenticated app in the log line of a refusal after authentication, and no app before it", async () => {
+    const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
+    const error = vi.spyOn(console, "error").mockImplementation(() => {});
+    const relay = relayWithFakeQueue();
+    await relay.fetch(await neteaseRequest(JSON.stringify({ fromAccount: "a" })));
+    await relay.fetch(await neteaseRequest(DISMISS, { secret: "not-the-secret" }));
+    relay.queue.failWith = new Error("queue unavailable");
+    await relay.fetch(await neteaseRequest(DISMISS));
+    const lines = [...warn.mock.calls, ...error.mock.calls].map(([line]) => JSON.parse(String(line)));
+    warn.mockRestore();
+    error.mockRestore();
+    const byCode = (code: string) => lines.find((l) => l.code === code);
+    expect(byCode("MISSING_EVENT_TYPE")).toMatchObject({ msg: "callback refused", appId: NETEASE_APP });
+    expect(byCode("ENQUEUE_FAILED")).toMatchObject({ msg: "callback failed", appId: NETEASE_APP });
+    expect(byCode("BAD_SIGNATURE")).not.toHaveProperty("appId");
   });
 
   it("refuses a body too large for a queue message with 413", async () => {
