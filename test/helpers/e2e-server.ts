@@ -7,7 +7,7 @@ import { ADMIN_TOKEN, TEST_BINDINGS } from "./bindings";
  * snapshot, local KV and Queues persisted to a fresh temp dir; see scripts/lib/dev-server.mjs), checks that the
  * `--var`s reached the Worker, provides its base URL as `inject("relayUrl")`, and stops it on teardown.
  *
- * Set IMRELAY_E2E_VERBOSE=1 to stream the dev server's output to stderr.
+ * Set IMRELAY_E2E_VERBOSE=1 to stream the dev server's output to stderr, IMRELAY_E2E_PORT to pin its port.
  */
 
 declare module "vitest" {
@@ -27,7 +27,9 @@ export const E2E_VARS: Record<string, string> = {
 type Provide = { provide(key: "relayUrl", value: string): void };
 
 export default async function setup(project: Provide): Promise<() => Promise<void>> {
-  const server = await startDevServer({ vars: E2E_VARS, verbose: process.env.IMRELAY_E2E_VERBOSE === "1" });
+  // IMRELAY_E2E_PORT pins the dev server's port (on a shared machine, one from your own range); else a free one.
+  const port = process.env.IMRELAY_E2E_PORT ? Number(process.env.IMRELAY_E2E_PORT) : undefined;
+  const server = await startDevServer({ vars: E2E_VARS, port, verbose: process.env.IMRELAY_E2E_VERBOSE === "1" });
   try {
     await checkVars(server.url);
   } catch (err) {
