@@ -13,7 +13,9 @@ if (!existsSync(".dev.vars")) {
 const bin = `../node_modules/.bin/wrangler${process.platform === "win32" ? ".cmd" : ""}`;
 const child = spawn(
   fileURLToPath(new URL(bin, import.meta.url)),
-  ["dev", "--ip", "127.0.0.1", "--port", process.env.PORT ?? "8787", ...process.argv.slice(2)],
+  // --types: when wrangler.toml changes the binding types, wrangler rewrites worker-configuration.d.ts itself, with the
+  // flags recorded in its header (npm run types'), instead of advising a plain `wrangler types` that CI would reject.
+  ["dev", "--ip", "127.0.0.1", "--port", process.env.PORT ?? "8787", "--types", ...process.argv.slice(2)],
   { stdio: "inherit", shell: process.platform === "win32" },
 );
 child.on("error", (err) => {
