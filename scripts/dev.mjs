@@ -2,20 +2,22 @@
 // `npm run dev`: the relay on 127.0.0.1:8787 with Miniflare's local KV and Queues. On a fresh clone there is no
 // .dev.vars yet, so the demo secrets from .dev.vars.example are copied in first: the relay works at once.
 import { spawn } from "node:child_process";
-import { copyFileSync, existsSync } from "node:fs";
+import { copyFileSync, existsSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
 if (!existsSync(".dev.vars")) {
   copyFileSync(".dev.vars.example", ".dev.vars");
   console.log("created .dev.vars from .dev.vars.example (demo secrets; edit it for your own apps)");
 }
+// Readable log lines in a terminal, also for a .dev.vars made before LOG_FORMAT existed; one that sets it wins.
+const pretty = /^LOG_FORMAT=/m.test(readFileSync(".dev.vars", "utf8")) ? [] : ["--var", "LOG_FORMAT:pretty"];
 // The local wrangler, so this also works outside `npm run` (which is what puts node_modules/.bin on PATH).
 const bin = `../node_modules/.bin/wrangler${process.platform === "win32" ? ".cmd" : ""}`;
 const child = spawn(
   fileURLToPath(new URL(bin, import.meta.url)),
-  // --types: when wrangler.toml changes the binding types, wrangler rewrites worker-configuration.d.ts itself, with the
-  // flags recorded in its header (npm run types'), instead of advising a plain `wrangler types` that CI would reject.
-  ["dev", "--ip", "127.0.0.1", "--port", process.env.PORT ?? "8787", "--types", ...process.argv.slice(2)],
+  // --types: when wrangler.toml changes the binding types, wrangler rewrites worker-configuration.d.ts itself with the
+  // flags its header records (those of npm run types), instead of advising a plain `wrangler types` CI would reject.
+  ["dev", "--ip", "127.0.0.1", "--port", process.env.PORT ?? "8787", "--types", ...pretty, ...process.argv.slice(2)],
   { stdio: "inherit", shell: process.platform === "win32" },
 );
 child.on("error", (err) => {

@@ -2,7 +2,7 @@ import { requestIdOf } from "../context";
 import { decide } from "../deciders/decide";
 import { toRelayError } from "../errors";
 import { buildEvent } from "../event";
-import { createLogger, issueSummary, logLevel } from "../log";
+import { createLogger, issueSummary, logSettings } from "../log";
 import { count } from "../metrics";
 import { lookup } from "../providers/fields";
 import type { Channel } from "../providers/provider";
@@ -26,7 +26,7 @@ export async function handleCallback(channel: Channel, req: Request, url: URL, e
 }
 
 async function respond(channel: Channel, req: Request, url: URL, env: Env, requestId: string): Promise<Response> {
-  const log = createLogger({ requestId, provider: channel.provider, channel: channel.channel }, logLevel(env));
+  const log = createLogger({ requestId, provider: channel.provider, channel: channel.channel }, logSettings(env));
   // Known once authenticated: a refusal after that (bad body, enqueue failed) names the app that sent it.
   let appId: string | undefined;
   try {

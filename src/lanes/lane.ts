@@ -5,7 +5,7 @@ import { attemptDelivery, mapLimit } from "../delivery/attempt";
 import { type AttemptResult, classify, type Verdict } from "../delivery/classify";
 import { type Settings, settings } from "../env";
 import { type EventEnvelope, serializeEvent } from "../event";
-import { createLogger, type Logger, logLevel } from "../log";
+import { createLogger, type Logger, logSettings } from "../log";
 import { count } from "../metrics";
 import { parseRetryAfter, retryDelay, withJitter } from "../queue/backoff";
 import { deadLetterId, putDeadLetter } from "../queue/dead-letters";
@@ -169,7 +169,7 @@ export class Lane extends DurableObject<Env> {
     const id = this.identity();
     if (!id) return;
     const cfg = settings(this.env);
-    const log = createLogger({ target: id.target, shard: id.shard }, logLevel(this.env));
+    const log = createLogger({ target: id.target, shard: id.shard }, logSettings(this.env));
     const started = Date.now();
     // Every fetch and KV call of this run shares the invocation's subrequest budget.
     let budget = Math.max(2, cfg.subrequestBudget - 2);

@@ -5,7 +5,7 @@ import { wants } from "../delivery/filter";
 import { settings } from "../env";
 import { laneStub, shardOf } from "../lanes/route";
 import type { LaneItem } from "../lanes/store";
-import { createLogger, type Logger, logLevel } from "../log";
+import { createLogger, type Logger, logSettings } from "../log";
 import { putDeadLetter } from "./dead-letters";
 import { QueueMessage } from "./message";
 
@@ -27,7 +27,7 @@ type LaneCall = { target: TargetWithId; shard: number; items: LaneItem[] };
  * one write, one read and one delete per event, however many targets it fans out to.
  */
 export async function consumeBatch(batch: MessageBatch<unknown>, env: Env): Promise<void> {
-  const log = createLogger({ queue: batch.queue, batchSize: batch.messages.length }, logLevel(env));
+  const log = createLogger({ queue: batch.queue, batchSize: batch.messages.length }, logSettings(env));
   try {
     if (batch.queue.endsWith("-dlq")) await consumeDeadLetterQueue(batch, env, log);
     else await consumeEvents(batch, env, log);
