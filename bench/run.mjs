@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // `npm run bench`: imrelay side by side with a reference Worker that does the least a relay can do, on this
-// machine, in one run (about a minute; each wait is bounded, the whole run by --max-seconds).
+// machine, in one run (about 2½ minutes on 2 cores, README "Performance"; each wait is bounded, the whole run by
+// --max-seconds).
 //
 //   1. Ack path   — relay vs bench/reference under `wrangler dev`, producers only; throughput, latency, workerd CPU.
 //   2. Fan-out    — events × targets to local receivers, relay consumer and lanes vs reference consumer.

@@ -3,7 +3,7 @@
 // .dev.vars yet, so the demo secrets from .dev.vars.example are copied in first: the relay works at once. Once the
 // relay answers, its configuration check (GET /healthz) is printed, so a broken secret shows before a callback.
 import { spawn } from "node:child_process";
-import { copyFileSync, existsSync } from "node:fs";
+import { copyFileSync, existsSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { formatHealth, waitForHealth } from "./lib/health-report.mjs";
 
@@ -14,15 +14,17 @@ if (!existsSync(".dev.vars") && !args.some((a) => a.startsWith("--env-file"))) {
   console.log("created .dev.vars from .dev.vars.example (demo secrets; edit it for your own apps)");
 }
 const port = process.env.PORT ?? "8787";
+// Readable log lines in a terminal, also for a .dev.vars made before LOG_FORMAT existed; one that sets it wins.
+const setsFormat = existsSync(".dev.vars") && /^LOG_FORMAT=/m.test(readFileSync(".dev.vars", "utf8"));
+const pretty = setsFormat ? [] : ["--var", "LOG_FORMAT:pretty"];
 // The local wrangler, so this also works outside `npm run` (which is what puts node_modules/.bin on PATH).
 const bin = `../node_modules/.bin/wrangler${process.platform === "win32" ? ".cmd" : ""}`;
 const child = spawn(
   fileURLToPath(new URL(bin, import.meta.url)),
-  ["dev", "--ip", "127.0.0.1", "--port", port, ...args],
-  {
-    stdio: "inherit",
-    shell: process.platform === "win32",
-  },
+  // --types: when wrangler.toml changes the binding types, wrangler rewrites worker-configuration.d.ts itself with the
+  // flags its header records (those of npm run types), instead of advising a plain `wrangler types` CI would reject.
+  ["dev", "--ip", "127.0.0.1", "--port", port, "--types", ...pretty, ...args],
+  { stdio: "inherit", shell: process.platform === "win32" },
 );
 child.on("error", (err) => {
   console.error(`could not start wrangler: ${err.message} (run npm ci first)`);

@@ -1,5 +1,5 @@
 import type { MiddlewareHandler } from "hono";
-import { createLogger, type Logger, logLevel } from "./log";
+import { createLogger, type Logger, logSettings } from "./log";
 
 /** Hono generics for this app: the bindings and what the request-context middleware provides. */
 export type AppEnv = { Bindings: Env; Variables: { requestId: string; log: Logger } };
@@ -21,7 +21,7 @@ export function requestContext(): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const requestId = requestIdOf(c.req.raw);
     c.set("requestId", requestId);
-    c.set("log", createLogger({ requestId }, logLevel(c.env)));
+    c.set("log", createLogger({ requestId }, logSettings(c.env)));
     await next();
     c.res.headers.set("x-request-id", requestId);
   };

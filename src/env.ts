@@ -1,7 +1,7 @@
 import * as z from "zod/mini";
 import { RelayError } from "./errors";
 import { AllowIps } from "./ingress/allow-ips";
-import { createLogger, logLevel } from "./log";
+import { createLogger, logSettings } from "./log";
 import { parseRetrySchedule } from "./queue/backoff";
 
 /**
@@ -227,7 +227,7 @@ export function readTencentApps(env: Env): SecretRead<Record<string, TencentApp>
     const unsigned = unsignedTencentApps(read.value);
     if (unsigned.length > 0) {
       // Anyone who knows such an SdkAppid can post callbacks for it: say so where operators look.
-      createLogger({}, logLevel(env)).warn("Tencent apps accept unsigned callbacks (allowUnsigned)", {
+      createLogger({}, logSettings(env)).warn("Tencent apps accept unsigned callbacks (allowUnsigned)", {
         unsignedApps: unsigned,
         withoutAllowIps: unsigned.filter((id) => read.value[id]?.allowIps === undefined),
       });

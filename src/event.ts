@@ -48,8 +48,12 @@ export type QueuedEnvelope = z.infer<typeof QueuedEnvelope>;
  * The event customers receive: CloudEvents 1.0, structured JSON mode. `data` is the provider's callback body
  * exactly as received; the extension attributes say where it came from and whether it matched the provider's
  * documented schema. (Published as schemas/event.json.)
+ *
+ * Open to attributes it does not name: CloudEvents consumers must ignore unknown extension attributes, and the
+ * relay adds new ones (as it added `decision`), so a receiver validating with schemas/event.json must not reject
+ * an event a newer relay sends. The internal queue message stays closed: one producer writes it, under `v`.
  */
-export const CloudEvent = z.object({ ...EventEnvelope.shape, data: z.record(z.string(), z.unknown()) });
+export const CloudEvent = z.looseObject({ ...EventEnvelope.shape, data: z.record(z.string(), z.unknown()) });
 export type CloudEvent = z.infer<typeof CloudEvent>;
 
 /**

@@ -53,10 +53,7 @@ export function openApiDocument(version: string): Record<string, unknown> {
     dead: z.int(),
     shards: z.array(z.object(laneShape)),
   });
-  const EventLog = z.object({
-    event: z.nullable(z.record(z.string(), z.unknown())),
-    deliveries: z.array(DeliveryLog),
-  });
+  const EventLog = z.object({ event: z.nullable(CloudEvent), deliveries: z.array(DeliveryLog) });
   const DeliveryPage = z.object({ items: z.array(DeliveryListItem), cursor: z.optional(z.string()) });
   const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
   const json = (s: object) => ({ "application/json": { schema: s } });
@@ -64,7 +61,11 @@ export function openApiDocument(version: string): Record<string, unknown> {
   const errors = {
     "401": error("missing or wrong bearer token"),
     "403": error("ADMIN_TOKEN is not set: the admin API is closed"),
+    "503": error("KV, a delivery lane or the queue could not be reached: nothing changed, retry"),
   };
+  const tooLarge = { "413": error("body larger than 64 KiB") };
+  const targetId = { "422": error("invalid target id"), "404": error("no such target") };
+  const deciderId = { "422": error("invalid decider id"), "404": error("no such decider") };
   const idParam = (name: string, description: string) => ({
     name,
     in: "path",
@@ -98,6 +99,7 @@ export function openApiDocument(version: string): Record<string, unknown> {
     paths: {
       "/admin/targets": {
         get: {
+          operationId: "listTargets",
           summary: "List targets (secrets masked)",
           responses: {
             "200": {
@@ -117,6 +119,7 @@ export function openApiDocument(version: string): Record<string, unknown> {
       "/admin/targets/{id}": {
         parameters: [idParam("id", "target id, ^[a-z0-9][a-z0-9_-]{0,63}$")],
         get: {
+          operationId: "getTarget",
           summary: "Read a target (secret masked), with its lanes' state",
           description:
             "`delivery` sums the target's lanes: circuit breaker (`open` if any shard's is), backlog and dead deliveries, and per shard the breaker's detail.",
@@ -127,11 +130,13 @@ export function openApiDocument(version: string): Record<string, unknown> {
                 allOf: [ref("Target"), { type: "object", properties: { delivery: ref("TargetDelivery") } }],
               }),
             },
-            "404": error("no such target"),
+            "409": error("the stored target fails its schema: PUT it again to fix it"),
+            ...targetId,
             ...errors,
           },
         },
         put: {
+          operationId: "putTarget",
           summary: "Create or replace a target",
           description:
             "On create without `secret`, one is generated and returned once, unmasked. On replace without `secret`, the current one is kept.",
@@ -140,24 +145,29 @@ export function openApiDocument(version: string): Record<string, unknown> {
             "200": { description: "replaced", content: json(ref("Target")) },
             "201": { description: "created", content: json(ref("Target")) },
             "400": error("body is not JSON"),
-            "422": error("invalid target; the message names each offending field"),
+            "422": error("invalid target or target id; the message names each offending field"),
+            ...tooLarge,
             ...errors,
           },
         },
         delete: {
+          operationId: "deleteTarget",
           summary: "Delete a target",
-          responses: { "204": { description: "deleted" }, "404": error("no such target"), ...errors },
+          description:
+            "Its lanes first turn their pending deliveries into dead letters and forget the rest; if a lane cannot be reached the answer is 503 and nothing changed.",
+          responses: { "204": { description: "deleted" }, ...targetId, ...errors },
         },
       },
       "/admin/targets/{id}/rotate-secret": {
         parameters: [idParam("id", "target id")],
         post: {
+          operationId: "rotateTargetSecret",
           summary: "Rotate a target's secret",
           description:
             "Generates a new secret and returns it once, unmasked. The previous secret keeps signing deliveries (a second `v1,` signature) for 24 h, so receivers can switch without dropping events.",
           responses: {
             "200": { description: "rotated", content: json(ref("Target")) },
-            "404": error("no such target"),
+            ...targetId,
             ...errors,
           },
         },
@@ -165,6 +175,7 @@ export function openApiDocument(version: string): Record<string, unknown> {
       "/admin/targets/{id}/deliveries": {
         parameters: [idParam("id", "target id")],
         get: {
+          operationId: "listTargetDeliveries",
           summary: "A target's delivery log, newest first",
           parameters: [
             query("state", "only deliveries in this state", schema(DeliveryStateSchema)),
@@ -173,13 +184,14 @@ export function openApiDocument(version: string): Record<string, unknown> {
           responses: {
             "200": { description: "a page", content: json(ref("DeliveryPage")) },
             "400": error("invalid query"),
-            "404": error("no such target"),
+            ...targetId,
             ...errors,
           },
         },
       },
       "/admin/deciders": {
         get: {
+          operationId: "listDeciders",
           summary: "List deciders (secrets masked)",
           responses: {
             "200": {
@@ -199,14 +211,17 @@ export function openApiDocument(version: string): Record<string, unknown> {
       "/admin/deciders/{id}": {
         parameters: [idParam("id", "decider id, ^[a-z0-9][a-z0-9_-]{0,63}$")],
         get: {
+          operationId: "getDecider",
           summary: "Read a decider (secret masked)",
           responses: {
             "200": { description: "the decider", content: json(ref("Decider")) },
-            "404": error("no such decider"),
+            "409": error("the stored decider fails its schema: PUT it again to fix it"),
+            ...deciderId,
             ...errors,
           },
         },
         put: {
+          operationId: "putDecider",
           summary: "Create or replace a decider",
           description:
             "A decider answers the before-callbacks it matches (see the `decide` webhook). On create without `secret`, one is generated and returned once, unmasked; on replace without `secret`, the current one is kept. A change reaches the ack path within TARGETS_CACHE_TTL_SECONDS, plus KV's propagation elsewhere.",
@@ -215,24 +230,27 @@ export function openApiDocument(version: string): Record<string, unknown> {
             "200": { description: "replaced", content: json(ref("Decider")) },
             "201": { description: "created", content: json(ref("Decider")) },
             "400": error("body is not JSON"),
-            "422": error("invalid decider; the message names each offending field"),
+            "422": error("invalid decider or decider id; the message names each offending field"),
+            ...tooLarge,
             ...errors,
           },
         },
         delete: {
+          operationId: "deleteDecider",
           summary: "Delete a decider",
-          responses: { "204": { description: "deleted" }, "404": error("no such decider"), ...errors },
+          responses: { "204": { description: "deleted" }, ...deciderId, ...errors },
         },
       },
       "/admin/deciders/{id}/rotate-secret": {
         parameters: [idParam("id", "decider id")],
         post: {
+          operationId: "rotateDeciderSecret",
           summary: "Rotate a decider's secret",
           description:
             "Generates a new secret and returns it once, unmasked. The previous secret keeps signing (a second `v1,` signature) for 24 h.",
           responses: {
             "200": { description: "rotated", content: json(ref("Decider")) },
-            "404": error("no such decider"),
+            ...deciderId,
             ...errors,
           },
         },
@@ -240,6 +258,7 @@ export function openApiDocument(version: string): Record<string, unknown> {
       "/admin/events/{id}": {
         parameters: [idParam("id", "event id, evt_ and 32 hex digits")],
         get: {
+          operationId: "getEvent",
           summary: "What happened to one event at every target",
           description:
             "`event` is the CloudEvent as delivered, or null once its payload was pruned; one entry in `deliveries` per target whose lane knows the event, with every attempt.",
@@ -253,6 +272,7 @@ export function openApiDocument(version: string): Record<string, unknown> {
       },
       "/admin/dead-letters": {
         get: {
+          operationId: "listDeadLetters",
           summary: "List dead letters, oldest first per target",
           parameters: [
             query("target", "only this target's", { type: "string" }),
@@ -274,6 +294,7 @@ export function openApiDocument(version: string): Record<string, unknown> {
       },
       "/admin/dead-letters/replay": {
         post: {
+          operationId: "replayDeadLetters",
           summary: "Replay dead letters in bulk",
           requestBody: {
             required: false,
@@ -303,6 +324,7 @@ export function openApiDocument(version: string): Record<string, unknown> {
               }),
             },
             "400": error("invalid request"),
+            ...tooLarge,
             ...errors,
           },
         },
@@ -310,6 +332,7 @@ export function openApiDocument(version: string): Record<string, unknown> {
       "/admin/dead-letters/{id}": {
         parameters: [idParam("id", "dead letter id")],
         get: {
+          operationId: "getDeadLetter",
           summary: "Read a dead letter with its event",
           responses: {
             "200": { description: "the dead letter", content: json(ref("DeadLetter")) },
@@ -318,6 +341,7 @@ export function openApiDocument(version: string): Record<string, unknown> {
           },
         },
         delete: {
+          operationId: "deleteDeadLetter",
           summary: "Delete a dead letter",
           responses: { "204": { description: "deleted" }, "404": error("no such dead letter"), ...errors },
         },
@@ -325,6 +349,7 @@ export function openApiDocument(version: string): Record<string, unknown> {
       "/admin/dead-letters/{id}/replay": {
         parameters: [idParam("id", "dead letter id")],
         post: {
+          operationId: "replayDeadLetter",
           summary: "Replay one dead letter as a fresh delivery; the dead letter is removed once queued",
           responses: {
             "202": {
@@ -341,12 +366,28 @@ export function openApiDocument(version: string): Record<string, unknown> {
         },
       },
       "/admin/openapi.json": {
-        get: { summary: "This document", responses: { "200": { description: "OpenAPI 3.1" }, ...errors } },
+        get: {
+          operationId: "getOpenApiDocument",
+          summary: "This document",
+          responses: {
+            "200": {
+              description: "OpenAPI 3.1",
+              content: json({
+                type: "object",
+                description: "An OpenAPI 3.1 document (https://spec.openapis.org/oas/v3.1.0).",
+                properties: { openapi: { type: "string" }, info: { type: "object" }, paths: { type: "object" } },
+                required: ["openapi", "info", "paths"],
+              }),
+            },
+            ...errors,
+          },
+        },
       },
     },
     webhooks: {
       decide: {
         post: {
+          operationId: "decide",
           summary: "What the relay asks a decider, for each before-callback it matches",
           description:
             "The signed CloudEvent targets receive (Standard Webhooks headers), without `decision`/`decidedby`. Answer 2xx with a verdict within the decider's `timeoutMs`, counted from the callback's receipt; anything else applies its `fallback`.",

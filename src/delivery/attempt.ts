@@ -2,6 +2,7 @@ import { type Signed, signingSecrets } from "../config/endpoint";
 import type { TargetWithId } from "../config/target";
 import { concatBytes } from "../crypto";
 import type { AttemptResult } from "./classify";
+import { networkErrorReason } from "./lost-connection";
 import { sign } from "./signature";
 
 /** Sent on every delivery so receivers can recognise (and allow-list) the relay. */
@@ -57,7 +58,8 @@ export async function attemptDelivery(
     return { kind: "response", status: res.status, retryAfter: res.headers.get("retry-after"), body: start };
   } catch (err) {
     if (err instanceof Error && (err.name === "TimeoutError" || err.name === "AbortError")) return { kind: "timeout" };
-    return { kind: "network", message: err instanceof Error ? err.message.slice(0, 200) : "fetch failed" };
+    const message = err instanceof Error ? err.message.slice(0, 200) : "fetch failed";
+    return { kind: "network", message: await networkErrorReason(target.url, message) };
   }
 }
 

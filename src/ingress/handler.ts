@@ -2,7 +2,7 @@ import { requestIdOf } from "../context";
 import { decide } from "../deciders/decide";
 import { toRelayError } from "../errors";
 import { buildEvent } from "../event";
-import { createLogger, issueSummary, logLevel } from "../log";
+import { createLogger, issueSummary, logSettings } from "../log";
 import { count } from "../metrics";
 import { lookup } from "../providers/fields";
 import type { Channel } from "../providers/provider";
@@ -27,10 +27,14 @@ export async function handleCallback(channel: Channel, req: Request, url: URL, e
 }
 
 async function respond(channel: Channel, req: Request, url: URL, env: Env, requestId: string): Promise<Response> {
-  const log = createLogger({ requestId, provider: channel.provider, channel: channel.channel }, logLevel(env));
+  const log = createLogger({ requestId, provider: channel.provider, channel: channel.channel }, logSettings(env));
+  // Known once authenticated: a refusal after that (bad body, enqueue failed) names the app that sent it.
+  let appId: string | undefined;
   try {
     const nowMs = Date.now();
-    const { appId, body, requestTime } = await channel.authenticate(req, url, env, nowMs);
+    const authenticated = await channel.authenticate(req, url, env, nowMs);
+    appId = authenticated.appId;
+    const { body, requestTime } = authenticated;
     const { text, payload } = parseJsonObject(body, channel.routingKey);
     if (channel.isProbe(payload)) {
       log.info("address check answered", { appId });
@@ -83,7 +87,7 @@ async function respond(channel: Channel, req: Request, url: URL, env: Env, reque
     return res;
   } catch (thrown) {
     const err = toRelayError(thrown);
-    const fields = { code: err.code, status: err.status, reason: err.message, ...err.detail };
+    const fields = { code: err.code, status: err.status, reason: err.message, ...(appId && { appId }), ...err.detail };
     if (err.status >= 500) log.error("callback failed", fields);
     else log.warn("callback refused", fields);
     count(env, "refused", channel.provider, channel.channel, err.code);

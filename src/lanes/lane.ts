@@ -5,10 +5,10 @@ import { attemptDelivery, mapLimit } from "../delivery/attempt";
 import { type AttemptResult, classify, type Verdict } from "../delivery/classify";
 import { type Settings, settings } from "../env";
 import { type EventEnvelope, serializeEvent } from "../event";
-import { createLogger, type Logger, logLevel } from "../log";
+import { createLogger, type Logger, logSettings } from "../log";
 import { count } from "../metrics";
 import { parseRetryAfter, retryDelay, withJitter } from "../queue/backoff";
-import { putDeadLetter } from "../queue/dead-letters";
+import { deadLetterId, putDeadLetter } from "../queue/dead-letters";
 import { afterAttempt, allowance } from "./circuit";
 import type { DeliveryView, LaneStatus, LaneSummary, ListQuery } from "./log";
 import { type AttemptRecord, type DeliveryRow, type LaneItem, LaneStore, type Next } from "./store";
@@ -169,7 +169,7 @@ export class Lane extends DurableObject<Env> {
     const id = this.identity();
     if (!id) return;
     const cfg = settings(this.env);
-    const log = createLogger({ target: id.target, shard: id.shard }, logLevel(this.env));
+    const log = createLogger({ target: id.target, shard: id.shard }, logSettings(this.env));
     const started = Date.now();
     // Every fetch and KV call of this run shares the invocation's subrequest budget.
     let budget = Math.max(2, cfg.subrequestBudget - 2);
@@ -277,13 +277,20 @@ export class Lane extends DurableObject<Env> {
       log.info("delivered", fields);
       counted("delivered");
     } else if (verdict.outcome === "gone") {
-      log.warn("target answered 410 Gone; disabling it", fields);
+      log.warn("target answered 410 Gone; disabling it", {
+        ...fields,
+        deadLetter: laneDeadLetterId(target.id, at, event.id),
+      });
       counted("disabled", "HTTP 410");
       this.store.setPendingDisable(`answered 410 Gone at ${new Date(finished).toISOString()}`);
       this.store.killPending("target disabled (HTTP 410)", finished);
       return true;
     } else if (next.state === "dead") {
-      log.warn("retries exhausted; dead-lettered", { ...fields, reason: next.reason });
+      log.warn("retries exhausted; dead-lettered", {
+        ...fields,
+        reason: next.reason,
+        deadLetter: laneDeadLetterId(target.id, at, event.id),
+      });
       counted("dead_lettered", next.reason);
     } else {
       log.warn("delivery failed; will retry", { ...fields, reason: attemptError(result, verdict), at: next.nextAt });
@@ -344,7 +351,7 @@ export class Lane extends DurableObject<Env> {
           attempts: row.attempts,
         },
         row.updated_at,
-        row.event_id.slice(4),
+        laneDeadLetterUnique(row.event_id),
       );
       if (remove) this.store.forget(row.event_id);
       else this.store.markDeadLetterWritten(row.event_id);
@@ -421,6 +428,19 @@ export class Lane extends DurableObject<Env> {
     this.known ??= this.ctx.storage.kv.get<Identity>("identity");
     return this.known;
   }
+}
+
+/**
+ * A lane writes a delivery's dead letter under its event id and the time it died (the row's `updated_at`, the
+ * start of its last attempt), so a repeated write overwrites itself and the log line of the death names the id
+ * before the write happens.
+ */
+function laneDeadLetterUnique(eventId: string): string {
+  return eventId.slice("evt_".length);
+}
+
+function laneDeadLetterId(target: string, diedAt: number, eventId: string): string {
+  return deadLetterId(target, diedAt, laneDeadLetterUnique(eventId));
 }
 
 /** `nextAttemptAt` of the delivery log: only a pending delivery has one. */

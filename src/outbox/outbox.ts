@@ -1,7 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { putBody } from "../bodies/store";
 import { settings } from "../env";
-import { createLogger, type Logger, logLevel } from "../log";
+import { createLogger, type Logger, logSettings } from "../log";
 import { count } from "../metrics";
 import { decodeMessage, encodeMessage, MAX_MESSAGE_BYTES, utf8Bytes, type Wire } from "../queue/message";
 import { BATCH_BYTES, BATCH_MESSAGES } from "../queue/producer";
@@ -64,7 +64,7 @@ export class Outbox extends DurableObject<Env> {
   }
 
   override async alarm(): Promise<void> {
-    const log = createLogger({ outbox: this.ctx.id.toString() }, logLevel(this.env));
+    const log = createLogger({ outbox: this.ctx.id.toString() }, logSettings(this.env));
     let drained = 0;
     let failed = false;
     try {

@@ -14,10 +14,34 @@ export function epochMs(value: unknown, nowMs: number = Date.now()): number | un
   return ms >= EARLIEST_MS && ms <= nowMs + 86_400_000 ? ms : undefined;
 }
 
-/** The first plausible timestamp among `keys` of `payload`. */
-export function firstTime(payload: Record<string, unknown>, keys: readonly string[]): number | undefined {
-  for (const key of keys) {
-    const ms = epochMs(payload[key]);
+/** Where a time may be: a top-level key, or a path through nested objects, arrays and JSON-encoded strings. */
+export type TimePath = string | readonly (string | number)[];
+
+/** The value at `path`; a string met on the way is parsed as JSON (NetEase nests JSON text in some fields). */
+function valueAt(payload: Record<string, unknown>, path: TimePath): unknown {
+  if (typeof path === "string") return payload[path];
+  let value: unknown = payload;
+  for (const key of path) {
+    if (typeof value === "string") value = parseNested(value);
+    if (typeof value !== "object" || value === null || !Object.hasOwn(value, key)) return undefined;
+    value = (value as Record<string | number, unknown>)[key];
+  }
+  return value;
+}
+
+function parseNested(text: string): unknown {
+  if (!text.startsWith("{") && !text.startsWith("[")) return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The first plausible timestamp among `paths` of `payload`, in the order given (the most specific first). */
+export function firstTime(payload: Record<string, unknown>, paths: readonly TimePath[]): number | undefined {
+  for (const path of paths) {
+    const ms = epochMs(valueAt(payload, path));
     if (ms !== undefined) return ms;
   }
   return undefined;

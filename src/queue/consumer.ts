@@ -6,7 +6,7 @@ import { settings } from "../env";
 import type { EventEnvelope, QueuedEnvelope } from "../event";
 import { laneStub, shardOf } from "../lanes/route";
 import type { LaneItem } from "../lanes/store";
-import { createLogger, type Logger, logLevel } from "../log";
+import { createLogger, type Logger, logSettings } from "../log";
 import { count } from "../metrics";
 import { withSchemaVerdict } from "../validate/schema";
 import { putDeadLetter } from "./dead-letters";
@@ -28,7 +28,7 @@ type LaneCall = { target: TargetWithId; shard: number; items: LaneItem[] };
  * one write, one read and one delete per event, however many targets it fans out to.
  */
 export async function consumeBatch(batch: MessageBatch<unknown>, env: Env): Promise<void> {
-  const log = createLogger({ queue: batch.queue, batchSize: batch.messages.length }, logLevel(env));
+  const log = createLogger({ queue: batch.queue, batchSize: batch.messages.length }, logSettings(env));
   try {
     if (batch.queue.endsWith("-dlq")) await consumeDeadLetterQueue(batch, env, log);
     else await consumeEvents(batch, env, log);
@@ -70,7 +70,7 @@ async function consumeEvents(batch: MessageBatch<unknown>, env: Env, log: Logger
       const target = byId.get(body.target);
       if (!target?.enabled) {
         // A replay (or a delivery left from before lanes) for a target that is gone or off stays replayable.
-        await putDeadLetter(env.TARGETS, {
+        const deadLetter = await putDeadLetter(env.TARGETS, {
           kind: "delivery",
           target: body.target,
           event: body.event,
@@ -81,6 +81,7 @@ async function consumeEvents(batch: MessageBatch<unknown>, env: Env, log: Logger
         log.warn("delivery for a target that is deleted or disabled, dead-lettered", {
           eventId: body.event.id,
           target: body.target,
+          deadLetter,
         });
         msg.ack();
         if (key) done.push(key);

@@ -39,9 +39,12 @@ function parseDeadLetterId(id: string): { scope: string; atMs: number } | undefi
   return m ? { scope: m[1] as string, atMs: Number(m[2]) } : undefined;
 }
 
-function newId(scope: string, nowMs: number): string {
-  const random = crypto.randomUUID().replaceAll("-", "").slice(0, 12);
-  return `${scope}.${String(nowMs).padStart(13, "0")}.${random}`;
+/**
+ * A dead letter's id: scope, time (13 digits, so keys sort by time) and a unique part. A caller that passes its
+ * own unique part to `putDeadLetter` knows the id before the write, and its log line can name it.
+ */
+export function deadLetterId(scope: string, atMs: number, unique: string): string {
+  return `${scope}.${String(atMs).padStart(13, "0")}.${unique}`;
 }
 
 /** Stores a dead letter and returns its id. */
@@ -54,7 +57,7 @@ export async function putDeadLetter(
 ): Promise<string> {
   const scope =
     entry.kind === "delivery" && entry.target ? entry.target : entry.kind === "event" ? EVENT_SCOPE : MALFORMED_SCOPE;
-  const id = unique ? `${scope}.${String(nowMs).padStart(13, "0")}.${unique}` : newId(scope, nowMs);
+  const id = deadLetterId(scope, nowMs, unique ?? crypto.randomUUID().replaceAll("-", "").slice(0, 12));
   const value: DeadLetter = { ...entry, id, deadAt: new Date(nowMs).toISOString() };
   const summary: DeadLetterSummary = {
     id,

@@ -403,15 +403,19 @@ describe("consumer: delivery messages (replays)", () => {
     expect(calls).toHaveLength(2);
   });
 
-  it("dead-letters a delivery message for a deleted target without fetching", async () => {
+  it("dead-letters a delivery message for a deleted target without fetching, and logs the dead letter's id", async () => {
     const { calls } = stubFetch({ [A]: 200 });
+    const warn = vi.spyOn(console, "warn");
     const event = await makeEvent();
 
     const { result } = await runBatch(consumerEnv().env, [{ body: deliveryMessage(event, a, 1), id: "m1" }]);
 
     expect(calls).toHaveLength(0);
     expect(result.explicitAcks).toEqual(["m1"]);
-    expect(await deadLetters(a)).toMatchObject([{ kind: "delivery", target: a, lastError: "target deleted" }]);
+    const letters = await deadLetters(a);
+    expect(letters).toMatchObject([{ kind: "delivery", target: a, lastError: "target deleted" }]);
+    const line = warn.mock.calls.map(([l]) => JSON.parse(String(l))).find((l) => l.msg.includes("dead-lettered"));
+    expect(line).toMatchObject({ eventId: event.id, target: a, deadLetter: letters[0]?.id });
   });
 
   it("dead-letters a delivery message for a disabled target without fetching", async () => {

@@ -115,6 +115,7 @@ describe("lane: retries and dead letters", () => {
   it("dead-letters a delivery after its last scheduled attempt, with its status, error, attempts and event", async () => {
     const { url, target, stub, id } = await setupTarget();
     const { calls } = stubFetch({ [url]: 503 });
+    const warn = vi.spyOn(console, "warn");
     const event = await makeEvent();
     await accept(target, [event]);
 
@@ -132,6 +133,9 @@ describe("lane: retries and dead letters", () => {
       attempts: ATTEMPTS,
       ...split(event),
     });
+    // The log line of the death names the dead letter, so an operator can go straight to it.
+    const line = warn.mock.calls.map(([l]) => JSON.parse(String(l))).find((l) => l.msg.includes("dead-lettered"));
+    expect(line).toMatchObject({ eventId: event.id, target: id, deadLetter: letter?.id });
   });
 
   it("waits at least as long as a Retry-After that is longer than the schedule", async () => {
@@ -174,6 +178,7 @@ describe("lane: 410 Gone", () => {
   it("disables the target, dead-letters that delivery and every other pending one, and sends nothing more", async () => {
     const { url, target, stub, id } = await setupTarget();
     const { calls } = stubFetch({ [url]: 410 });
+    const warn = vi.spyOn(console, "warn");
     const events = [await makeEvent(), await makeEvent(), await makeEvent()];
     await accept(target, events);
 
@@ -186,6 +191,12 @@ describe("lane: 410 Gone", () => {
     const letters = await deadLetters(id);
     expect(letters.map((l) => l.event?.id).sort()).toEqual(events.map((e) => e.id).sort());
     expect(letters.find((l) => l.lastStatus === 410)?.lastError).toBe("HTTP 410 (target disabled)");
+    // Each delivery answered 410 is logged with the id of its dead letter.
+    const lines = warn.mock.calls.map(([l]) => JSON.parse(String(l))).filter((l) => l.msg.includes("410 Gone"));
+    expect(lines.length).toBeGreaterThanOrEqual(1);
+    for (const line of lines) {
+      expect(letters.find((l) => l.id === line.deadLetter)?.event?.id, JSON.stringify(line)).toBe(line.eventId);
+    }
     const sent = calls.length;
     await accept({ ...target, enabled: false }, [await makeEvent()]);
     await settle(stub);

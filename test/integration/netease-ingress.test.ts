@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { NETEASE_CALLBACK_EVENTS, NETEASE_CC_EVENTS } from "../../src/providers/netease/schemas";
 import { relayWithFakeQueue } from "../helpers/app";
 import { NETEASE_APP, NETEASE_SECRET } from "../helpers/bindings";
@@ -116,6 +116,25 @@ describe("NetEase ingress: accepted callbacks", () => {
     });
     await relay.fetch(await neteaseRequest(body, { channel: "cc" }));
     expect(relay.events()[0]).toMatchObject({ type: "im.group.dismissed", providerevent: "cc.1", schemavalid: true });
+  });
+
+  it("enqueues the 抄送 of a super team's creation as im.group.created, at its msgTimestamp", async () => {
+    const relay = relayWithFakeQueue();
+    const raw = byChannel("cc").find((f) => f.name === "cc-1-superteam-create.json")?.raw as string;
+    await relay.fetch(await neteaseRequest(raw, { channel: "cc" }));
+    expect(relay.events()[0]).toMatchObject({
+      type: "im.group.created",
+      providerevent: "cc.1",
+      time: new Date(1456802852094).toISOString(),
+      schemavalid: true,
+    });
+  });
+
+  it("takes the time of an A/V duration 抄送 from its createtime instead of the time of receipt", async () => {
+    const relay = relayWithFakeQueue();
+    const raw = byChannel("cc").find((f) => f.name === "cc-5-av-duration.json")?.raw as string;
+    await relay.fetch(await neteaseRequest(raw, { channel: "cc" }));
+    expect(relay.events()[0]?.time).toBe(new Date(1458798033925).toISOString());
   });
 
   it("keeps the two eventType spaces apart: cc.7 is a recall, callback.7 a team creation request", async () => {
@@ -290,6 +309,24 @@ describe("NetEase ingress: bad input", () => {
     const { relay, res } = await send(JSON.stringify({ eventType: "999", x: 1 }));
     expect(res.status).toBe(200);
     expect(relay.events()[0]).toMatchObject({ providerevent: "cc.999", schemavalid: false, type: "netease.cc.999" });
+  });
+
+  it("names the authenticated app in the log line of a refusal after authentication, and no app before it", async () => {
+    const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
+    const error = vi.spyOn(console, "error").mockImplementation(() => {});
+    // Queue and outbox both down: the one refusal the ack path can still give after authentication.
+    const relay = relayWithFakeQueue({ OUTBOX: unreachableOutbox() });
+    await relay.fetch(await neteaseRequest(JSON.stringify({ fromAccount: "a" })));
+    await relay.fetch(await neteaseRequest(DISMISS, { secret: "not-the-secret" }));
+    relay.queue.failWith = new Error("queue unavailable");
+    await relay.fetch(await neteaseRequest(DISMISS));
+    const lines = [...warn.mock.calls, ...error.mock.calls].map(([line]) => JSON.parse(String(line)));
+    warn.mockRestore();
+    error.mockRestore();
+    const byCode = (code: string) => lines.find((l) => l.code === code);
+    expect(byCode("MISSING_EVENT_TYPE")).toMatchObject({ msg: "callback refused", appId: NETEASE_APP });
+    expect(byCode("ENQUEUE_FAILED")).toMatchObject({ msg: "callback failed", appId: NETEASE_APP });
+    expect(byCode("BAD_SIGNATURE")).not.toHaveProperty("appId");
   });
 
   it("refuses a body over 1 MiB with 413", async () => {

@@ -60,6 +60,27 @@ describe("Tencent ingress: accepted callbacks", () => {
     expect(relay.events().map((e) => e.type)).toEqual(["im.group.member.kicked", "im.group.member.left"]);
   });
 
+  it("maps a member made admin to im.group.admin.added and one made member again to im.group.admin.removed", async () => {
+    const relay = relayWithFakeQueue();
+    const raw = fixtures.find((f) => f.command === "Group.CallbackAfterMemberFieldChanged")?.raw as string;
+    await relay.fetch(await tencentRequest(raw));
+    await relay.fetch(await tencentRequest(raw.replace('"Role": "Admin"', '"Role": "Member"')));
+    expect(relay.events().map((e) => e.type)).toEqual(["im.group.admin.added", "im.group.admin.removed"]);
+  });
+
+  it("takes a read report's time from its LastReadTime, in seconds", async () => {
+    const relay = relayWithFakeQueue();
+    const body = JSON.stringify({
+      CallbackCommand: "C2C.CallbackAfterMsgReport",
+      Report_Account: "a",
+      Peer_Account: "b",
+      LastReadTime: 1614754606,
+      UnreadMsgNum: 0,
+    });
+    await relay.fetch(await tencentRequest(body));
+    expect(relay.events()[0]).toMatchObject({ time: new Date(1614754606000).toISOString(), schemavalid: true });
+  });
+
   it("carries the query's ClientIP and OptPlatform, which the body does not repeat, as event attributes", async () => {
     const relay = relayWithFakeQueue();
     await relay.fetch(await tencentRequest(DESTROYED));

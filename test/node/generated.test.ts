@@ -104,6 +104,37 @@ describe("generated artifacts", () => {
     }
   });
 
+  it("publishes the envelope open to extension attributes, and keeps the internal queue message closed", () => {
+    const read = (name: string) => JSON.parse(readFileSync(join(ROOT, "schemas", name), "utf8"));
+    // CloudEvents consumers must ignore unknown extension attributes: a newer relay may send one.
+    expect(read("event.json").additionalProperties).toEqual({});
+    const event = {
+      specversion: "1.0",
+      id: `evt_${"0".repeat(32)}`,
+      source: "/tencent/1400000001",
+      type: "im.group.dismissed",
+      time: "2022-12-09T08:26:54.123Z",
+      datacontenttype: "application/json",
+      provider: "tencent",
+      providerevent: "Group.CallbackAfterGroupDestroyed",
+      appid: "1400000001",
+      schemavalid: true,
+      data: {},
+      newextension: "kept",
+    };
+    expect(CloudEvent.parse(event)).toEqual(event);
+    // The queue message has one producer and a version: its schema says exactly what that producer writes.
+    // Every wire version (v2 header line, v1 JSON), each a union of the message kinds.
+    const variants = (read("queue-message.json").anyOf as { oneOf: Record<string, unknown>[] }[]).flatMap(
+      (version) => version.oneOf,
+    ) as { additionalProperties: unknown; properties: { event: { additionalProperties: unknown } } }[];
+    expect(variants).toHaveLength(4);
+    for (const variant of variants) {
+      expect(variant.additionalProperties).toBe(false);
+      expect(variant.properties.event.additionalProperties).toBe(false);
+    }
+  });
+
   it("schemas/openapi.json matches the admin API's zod schemas", () => {
     const { version } = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { version: string };
     checkFile("schemas/openapi.json", `${JSON.stringify(openApiDocument(version), null, 2)}\n`);

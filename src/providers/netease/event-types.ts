@@ -3,7 +3,8 @@ import { lookup } from "../fields";
 /**
  * NetEase eventType → CloudEvents `type`, per channel (the 抄送 and 第三方回调 eventType spaces collide).
  * Vendor-neutral `im.*` names where Tencent has an event with the same meaning; `netease.<channel>.<name>`
- * otherwise. Every 第三方回调 is asked before the action happens, so its neutral names end in `.requested`.
+ * otherwise. Every 第三方回调 is asked before the action happens, so its neutral names end in `.requested`; the
+ * admin requests (11, 12) have no Tencent twin but are named after the fact they ask about, which both report.
  */
 export const NETEASE_CC_EVENT_TYPES: Readonly<Record<string, string>> = {
   "2": "im.user.online",
@@ -26,6 +27,8 @@ export const NETEASE_CALLBACK_EVENT_TYPES: Readonly<Record<string, string>> = {
   "9": "im.group.member.invite.requested",
   "23": "im.group.member.invite.requested",
   "19": "im.group.member.join.requested",
+  "11": "im.group.admin.add.requested",
+  "12": "im.group.admin.remove.requested",
 };
 
 /** Names for the provider-scoped types, from NetEase's catalogue titles. */
@@ -52,8 +55,6 @@ const CALLBACK_NAMES: Readonly<Record<string, string>> = {
   "3": "user_info_update",
   "8": "team_dismiss",
   "10": "team_leave",
-  "11": "team_add_manager",
-  "12": "team_remove_manager",
   "13": "team_transfer_owner",
   "14": "team_kick",
   "15": "team_update_info",
@@ -89,6 +90,10 @@ export const TEAM_NOTIFICATIONS: Readonly<Record<number, string>> = {
   405: "im.group.dismissed",
   6: "im.group.owner.changed",
   406: "im.group.owner.changed",
+  7: "im.group.admin.added",
+  407: "im.group.admin.added",
+  8: "im.group.admin.removed",
+  408: "im.group.admin.removed",
 };
 
 /** `attach` is documented as a JSON string but often sent as an object; read it either way. */
@@ -104,9 +109,18 @@ function attachOf(payload: Record<string, unknown>): Record<string, unknown> | u
   return typeof attach === "object" && attach !== null ? (attach as Record<string, unknown>) : undefined;
 }
 
+/**
+ * A super team's creation is the one team notification without an `id`: its attach is the new team's tinfo (key
+ * "1" is the tid), flat in NetEase's example, so `tinfo` is accepted too. Advanced teams have no creation 抄送.
+ */
+function isTeamCreation(attach: Record<string, unknown>): boolean {
+  return !Object.hasOwn(attach, "id") && (Object.hasOwn(attach, "1") || Object.hasOwn(attach, "tinfo"));
+}
+
 /** The rules of `sessionMessageType`, for the README's table (kept beside the code they describe). */
 export const CC_SESSION_RULES: readonly { when: string; type: string }[] = [
   { when: "convType PERSON / TEAM / SUPER_TEAM, msgType not NOTIFICATION", type: "im.message.sent" },
+  { when: "convType SUPER_TEAM, msgType NOTIFICATION, attach the team's fields and no id", type: "im.group.created" },
   { when: "convType CUSTOM_PERSON, msgType FRIEND_ADD, attach.vt 1 or 3", type: "im.friend.added" },
   { when: "convType CUSTOM_PERSON, msgType FRIEND_DELETE", type: "im.friend.deleted" },
 ];
@@ -119,8 +133,9 @@ function sessionMessageType(payload: Record<string, unknown>): string | undefine
   const { convType, msgType } = payload;
   if (convType === "PERSON" || convType === "TEAM" || convType === "SUPER_TEAM") {
     if (msgType !== "NOTIFICATION") return "im.message.sent";
-    const id = Number(attachOf(payload)?.id);
-    return lookup(TEAM_NOTIFICATIONS, id);
+    const attach = attachOf(payload);
+    if (convType === "SUPER_TEAM" && attach && isTeamCreation(attach)) return "im.group.created";
+    return lookup(TEAM_NOTIFICATIONS, Number(attach?.id));
   }
   if (convType === "CUSTOM_PERSON") {
     if (msgType === "FRIEND_DELETE") return "im.friend.deleted";

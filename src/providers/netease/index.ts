@@ -2,7 +2,7 @@ import { neteaseApps, settings } from "../../env";
 import { RelayError } from "../../errors";
 import type { CatalogueEntry } from "../fields";
 import type { Channel } from "../provider";
-import { firstTime } from "../time";
+import { firstTime, type TimePath } from "../time";
 import { authenticateNetease } from "./auth";
 import { neteaseDecide } from "./decide";
 import { neteaseEventType } from "./event-types";
@@ -11,7 +11,25 @@ import { NETEASE_CALLBACK_EVENTS, NETEASE_CC_EVENTS } from "./schemas";
 
 /** eventType as NetEase sends it: an integer or a numeric string; newer products use names (MEETING_INFO_CHANGE). */
 const EVENT_TYPE = /^[A-Za-z0-9_]{1,64}$/;
-const TIME_FIELDS = ["timestamp", "msgTimestamp", "deleteTime", "modifyTime", "operationTime", "sendTime"] as const;
+/**
+ * Where NetEase payloads carry their time, most specific first (a recall's deleteTime before the message's
+ * sendTime, an operation's timestamp before callback 35's `time` of the original message). A/V duration (抄送 5,
+ * 21) has only the call's createtime, the private-line call (10) has it inside its `callback` JSON text, and the
+ * read receipt (30) in its first `objects` entry. SMS receipts (11, 12) carry zone-less local date strings only.
+ */
+const TIME_PATHS: readonly TimePath[] = [
+  "timestamp",
+  "msgTimestamp",
+  "deleteTime",
+  "modifyTime",
+  "operationTime",
+  "sendTime",
+  "createtime",
+  "createTime",
+  "time",
+  ["callback", "createtime"],
+  ["objects", 0, "timestamp"],
+];
 
 function neteaseChannel(
   channel: "cc" | "callback",
@@ -46,7 +64,7 @@ function neteaseChannel(
     keyOf: (providerEvent) =>
       providerEvent.startsWith(`${channel}.`) ? providerEvent.slice(channel.length + 1) : undefined,
     eventType: (eventType, payload) => neteaseEventType(channel, eventType, payload),
-    eventTime: (payload) => firstTime(payload, TIME_FIELDS),
+    eventTime: (payload) => firstTime(payload, TIME_PATHS),
     ack,
     ...(decide && { decide }),
     reject: neteaseReject,

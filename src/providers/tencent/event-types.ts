@@ -33,6 +33,9 @@ export const TENCENT_EVENT_TYPES: Readonly<Record<string, string>> = {
 export const TENCENT_REFINEMENTS: readonly { command: string; field: string; value: string; type: string }[] = [
   { command: "Group.CallbackAfterMemberExit", field: "ExitType", value: "Kicked", type: "im.group.member.kicked" },
   { command: "State.StateChange", field: "Info.Action", value: "Login", type: "im.user.online" },
+  // Role is the member's new role: "Admin/Member for setting/canceling administrator" (Tencent 1047/60393).
+  { command: "Group.CallbackAfterMemberFieldChanged", field: "Role", value: "Admin", type: "im.group.admin.added" },
+  { command: "Group.CallbackAfterMemberFieldChanged", field: "Role", value: "Member", type: "im.group.admin.removed" },
 ];
 
 function fieldAt(payload: Record<string, unknown>, path: string): unknown {

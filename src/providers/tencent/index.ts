@@ -2,7 +2,7 @@ import { settings, tencentApps } from "../../env";
 import { RelayError } from "../../errors";
 import { readBody } from "../../ingress/body";
 import type { Channel } from "../provider";
-import { epochMs } from "../time";
+import { firstTime, type TimePath } from "../time";
 import { authenticateTencent, singleParam } from "./auth";
 import { tencentDecide } from "./decide";
 import { tencentEventType } from "./event-types";
@@ -10,6 +10,11 @@ import { tencentAck, tencentReject } from "./respond";
 import { TENCENT_COMMANDS } from "./schemas";
 
 const COMMAND = /^[A-Za-z][A-Za-z0-9_.]{0,127}$/;
+/**
+ * Where Tencent payloads carry their time: EventTime (ms), else the first of a push batch's `Events` (seconds),
+ * else the message's MsgTime (seconds), else a read report's LastReadTime (seconds); epochMs reads both units.
+ */
+const TIME_PATHS: readonly TimePath[] = ["EventTime", ["Events", 0, "EventTime"], "MsgTime", "LastReadTime"];
 
 /** Tencent Cloud Chat third-party callbacks: one URL, the command in the query string. */
 export const tencent: Channel = {
@@ -55,12 +60,7 @@ export const tencent: Channel = {
     };
   },
 
-  eventTime(payload) {
-    // Push callbacks batch events under `Events` with seconds; epochMs handles both units.
-    const events = payload.Events;
-    const first = Array.isArray(events) ? (events[0] as Record<string, unknown> | undefined) : undefined;
-    return epochMs(payload.EventTime) ?? epochMs(first?.EventTime) ?? epochMs(payload.MsgTime);
-  },
+  eventTime: (payload) => firstTime(payload, TIME_PATHS),
 
   ack: tencentAck,
   decide: tencentDecide,
