@@ -4,10 +4,11 @@ import { mapLimit } from "../delivery/attempt";
 import { wants } from "../delivery/filter";
 import { settings } from "../env";
 import type { EventEnvelope, QueuedEnvelope } from "../event";
-import { laneStub, shardOf } from "../lanes/route";
+import { laneStub, shardFor } from "../lanes/route";
 import type { LaneItem } from "../lanes/store";
 import { createLogger, type Logger, logLevel } from "../log";
 import { count } from "../metrics";
+import { placement } from "../ordering/conversation";
 import { withSchemaVerdict } from "../validate/schema";
 import { putDeadLetter } from "./dead-letters";
 import { QueueMessage } from "./message";
@@ -57,8 +58,9 @@ async function consumeEvents(batch: MessageBatch<unknown>, env: Env, log: Logger
     if (!body) continue;
     let routes: { target: TargetWithId; item: LaneItem }[];
     if (body.kind === "event") {
-      const event = checked(env, body.event, body.data, log);
-      routes = targets.filter((t) => wants(t, event)).map((target) => ({ target, item: { event, data: body.data } }));
+      const { event, order } = checked(env, body.event, body.data, log);
+      const item: LaneItem = { event, data: body.data, order, acked: msg.timestamp.getTime() };
+      routes = targets.filter((t) => wants(t, event)).map((target) => ({ target, item }));
       if (routes.length === 0) {
         log.info("no target matches", { eventId: body.event.id, type: body.event.type });
         msg.ack();
@@ -83,9 +85,12 @@ async function consumeEvents(batch: MessageBatch<unknown>, env: Env, log: Logger
         msg.ack();
         continue;
       }
-      routes = [{ target, item: { event: body.event, data: body.data, replay: body.replay } }];
+      const { event, order } = placed(body.event, body.data);
+      routes = [
+        { target, item: { event, data: body.data, replay: body.replay, order, acked: msg.timestamp.getTime() } },
+      ];
     }
-    const keyed = routes.map((r) => ({ ...r, shard: shardOf(r.item.event.id, r.target.lanes ?? 1) }));
+    const keyed = routes.map((r) => ({ ...r, shard: shardFor(r.target, r.item.event) }));
     const lanes = keyed.map(({ target, shard }) => `${target.id}#${shard}`);
     const fresh = new Set(lanes.filter((key) => !calls.has(key))).size;
     if (fresh > budget && calls.size > 0) {
@@ -124,15 +129,50 @@ async function consumeEvents(batch: MessageBatch<unknown>, env: Env, log: Logger
   }
 }
 
-/** The event with its `schemavalid` verdict, which the ingress leaves to the consumer for after-callbacks. */
-function checked(env: Env, queued: QueuedEnvelope, data: string, log: Logger): EventEnvelope {
-  const { event, issues, unknown } = withSchemaVerdict(queued, data);
+/**
+ * The event with its `schemavalid` verdict, which the ingress leaves to the consumer for after-callbacks, and its
+ * conversation (src/ordering/): both read the parsed `data`, parsed once, here and off the ack path.
+ */
+function checked(
+  env: Env,
+  queued: QueuedEnvelope,
+  data: string,
+  log: Logger,
+): { event: EventEnvelope; order?: number } {
+  const payload = parsedOnce(data);
+  const verdict = withSchemaVerdict(queued, data, payload);
+  const { event, issues, unknown } = verdict;
   if (issues) {
     const fields = { eventId: event.id, appId: event.appid, providerevent: event.providerevent, issues };
     log.warn("forwarding a callback that fails its schema", fields);
     count(env, "schema_invalid", event.provider, event.type);
   } else if (unknown) count(env, "schema_invalid", event.provider, event.type, "unknown_type");
-  return event;
+  return placed(event, data, payload);
+}
+
+/** `data` parsed at most once; undefined if it is not JSON (the ingress accepted it as JSON, so never in practice). */
+function parsedOnce(data: string): () => unknown {
+  let parsed: { value: unknown } | undefined;
+  return () => {
+    if (parsed) return parsed.value;
+    try {
+      parsed = { value: JSON.parse(data) };
+    } catch {
+      parsed = { value: undefined };
+    }
+    return parsed.value;
+  };
+}
+
+/** The event with its `conversation` attribute (also on every replay), and its order value within it. */
+function placed(
+  event: EventEnvelope,
+  data: string,
+  payload = parsedOnce(data),
+): { event: EventEnvelope; order?: number } {
+  const { conversation, order } = placement(event.provider, event.providerevent, payload());
+  const { conversation: _, ...rest } = event;
+  return { event: conversation === undefined ? rest : { ...rest, conversation }, order };
 }
 
 /** Messages are JSON text (see producer.ts); an object body is read as is. */
