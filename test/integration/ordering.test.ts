@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { buildEvent, type CloudEvent } from "../../src/event";
 import { shardFor } from "../../src/lanes/route";
 import type { LaneItem } from "../../src/lanes/store";
+import { LaneStore } from "../../src/lanes/store";
 import { adminClient } from "../helpers/admin-client";
 import { TENCENT_APP } from "../helpers/bindings";
 import {
@@ -13,7 +14,7 @@ import {
   split,
   stubFetch,
 } from "../helpers/consumer-harness";
-import { acceptQuietly } from "../helpers/lane-faults";
+import { acceptQuietly, endHold, runAlarmCatching } from "../helpers/lane-faults";
 import { ATTEMPTS, lane, makeDue, runAlarm, settle, setupTarget } from "../helpers/lanes";
 
 afterEach(() => {
@@ -171,6 +172,64 @@ describe("ordered delivery: isolation", () => {
     expect(answered.map((a) => a.id)).toEqual([...Array(ATTEMPTS).fill(head.event.id), next.event.id]);
     expect((await stub.lookup(head.event.id))?.state).toBe("dead");
     expect((await stub.lookup(next.event.id))?.state).toBe("delivered");
+  });
+});
+
+describe("ordered delivery: dedupe, replay and faults", () => {
+  it("delivers an event accepted twice once, in its place", async () => {
+    const { url, target, stub } = await setupTarget(ORDERED);
+    const [a, b] = [await inConversation("group:dup", 1), await inConversation("group:dup", 2)];
+    const { answered } = endpoint(url, {});
+
+    await acceptQuietly(target, [b.item, a.item]);
+    expect(await acceptQuietly(target, [a.item])).toEqual({ accepted: 0, duplicates: 1 });
+    await settle(stub);
+
+    expect(answered.map((x) => x.id)).toEqual([a.event.id, b.event.id]);
+  });
+
+  it("puts a replayed event back in its place: it holds back the later events still pending", async () => {
+    const { url, target, stub } = await setupTarget(ORDERED);
+    const [a, b, c] = [
+      await inConversation("group:replay", 1),
+      await inConversation("group:replay", 2),
+      await inConversation("group:replay", 3),
+    ];
+    const failAlways = new Set([a.event.id]);
+    const { answered } = endpoint(url, { failAlways });
+    await acceptQuietly(target, [a.item, b.item]);
+    await settle(stub);
+    expect((await stub.lookup(a.event.id))?.state).toBe("dead");
+
+    // The endpoint is fixed; the operator replays the dead head while a later event waits in the window.
+    failAlways.clear();
+    await acceptQuietly(target, [c.item, { ...a.item, replay: "replay-1" }]);
+    await settle(stub);
+
+    const delivered = answered.filter((x) => x.status === 200).map((x) => x.id);
+    expect(delivered).toEqual([b.event.id, a.event.id, c.event.id]);
+  });
+
+  it("loses nothing and keeps the order when the lane's storage fails while it picks the heads", async () => {
+    const { url, target, stub } = await setupTarget(ORDERED);
+    const events = [await inConversation("group:fault", 1), await inConversation("group:fault", 2)];
+    const { answered } = endpoint(url, {});
+    await acceptQuietly(
+      target,
+      [...events].reverse().map((e) => e.item),
+    );
+    await makeDue(stub);
+    vi.spyOn(LaneStore.prototype, "due").mockImplementationOnce(() => {
+      throw new Error("storage unavailable");
+    });
+
+    expect(await runAlarmCatching(stub)).toBeUndefined();
+    expect(answered).toEqual([]);
+    expect((await stub.status()).pending).toBe(2);
+
+    await endHold(stub);
+    await settle(stub);
+    expect(answered.map((x) => x.id)).toEqual(events.map((e) => e.event.id));
   });
 });
 
