@@ -11,6 +11,8 @@
 //   5. Isolation  — a healthy target's delivery lag alone, then beside a target that never answers.
 //   6. Deciders   — on part 1's relay: a before-callback's latency with an instant local decider minus without any
 //                   (paired rounds), and the answer's latency when the decider never answers (its timeoutMs).
+//   7. Ordering   — one target with `ordering: "conversation"` against the same target unordered (paired rounds),
+//                   events spread over --conversations conversations; deliveries/s ratio.
 //
 // Flags: --requests N (1500 per round and side) --rounds R (6) --connections C (8) --warmup N (1000)
 //        --events N (200) --targets N (4) --fanout-rounds R (3) --max-seconds S (300) --verbose
@@ -19,7 +21,10 @@
 //        --deadline-requests N (20, 5 in flight)
 //        --relay-root DIR (a copy of the project to measure instead of this one, e.g. a variant of src/ in /tmp:
 //          ack, fan-out, isolation and bundle use it; the cost count always runs this checkout)
-//        --skip bundle,cost,isolation,deciders
+//        --ordering-events N (1000 per round and side) --ordering-rounds R (3) --conversations N (100)
+//        --skip bundle,cost,isolation,deciders,ordering
+//        --only ordering (run that part alone: it needs nothing from the others) --ordering-port N (its dev server's
+//          port; default a free one)
 //        --relay-var KEY=VALUE (repeatable: a var for the relay's dev servers, e.g. SUBREQUEST_BUDGET=1000)
 import { spawn } from "node:child_process";
 import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
@@ -52,7 +57,12 @@ const { values: flags } = parseArgs({
     "max-seconds": { type: "string", default: "300" },
     verbose: { type: "boolean", default: false },
     "relay-root": { type: "string", default: "" },
+    "ordering-events": { type: "string", default: "1000" },
+    "ordering-rounds": { type: "string", default: "3" },
+    conversations: { type: "string", default: "100" },
     skip: { type: "string", default: "" },
+    only: { type: "string", default: "" },
+    "ordering-port": { type: "string", default: "" },
     "relay-var": { type: "string", multiple: true, default: [] },
   },
 });
@@ -76,6 +86,9 @@ const DECIDER_REQUESTS = Number(flags["decider-requests"]);
 const DECIDER_ROUNDS = Number(flags["decider-rounds"]);
 const DECIDER_CONNECTIONS = Number(flags["decider-connections"]);
 const DEADLINE_REQUESTS = Number(flags["deadline-requests"]);
+const ORDER_EVENTS = Number(flags["ordering-events"]);
+const ORDER_ROUNDS = Number(flags["ordering-rounds"]);
+const CONVERSATIONS = Number(flags.conversations);
 const MAX_SECONDS = Number(flags["max-seconds"]);
 const WRANGLER = join(ROOT, "node_modules", ".bin", "wrangler");
 
@@ -165,8 +178,8 @@ const guard = setTimeout(() => {
   cleanup().finally(() => process.exit(1));
 }, MAX_SECONDS * 1000);
 
-async function startServer(name, config, vars) {
-  const server = await startDevServer({ config, vars, verbose: flags.verbose });
+async function startServer(name, config, vars, port) {
+  const server = await startDevServer({ config, vars, port, verbose: flags.verbose });
   let stopped;
   const stop = () => {
     stopped ??= server.stop();
@@ -957,6 +970,97 @@ async function bundleBench(dir) {
   return { raw: main.byteLength, gzip };
 }
 
+// ---- 7. ordering ---------------------------------------------------------------------------------------------------
+
+/**
+ * `n` signed NetEase P2P 抄送 (cc.1, convType PERSON), unique per run, spread round-robin over CONVERSATIONS pairs of
+ * accounts, each conversation's msgTimestamp rising: the events an ordered target delivers one at a time per pair.
+ */
+let serial = 0;
+function conversationPool(fixture, n) {
+  const base = Date.now();
+  const run = `${process.pid}.${Date.now()}`;
+  return signPool(
+    Array.from({ length: n }, (_, i) => {
+      const c = i % CONVERSATIONS;
+      const body = JSON.stringify({
+        ...JSON.parse(fixture.body),
+        fromAccount: `bench-a${c}`,
+        to: `bench-b${c}`,
+        msgTimestamp: String(base + i),
+        msgidClient: `${run}.${serial++}`,
+      });
+      return { ...fixture, body };
+    }),
+  );
+}
+async function orderingRound(server, receivers, fixture, events) {
+  receivers.reset();
+  const requests = sequential(conversationPool(fixture, events + CONNECTIONS));
+  const t0 = performance.now();
+  const r = await runLoad({ url: server.url, requests, amount: events, connections: CONNECTIONS, maxSeconds: 60 });
+  if (r.ok !== events) throw new Error(`ordering: ${r.ok}/${events} callbacks answered 2xx`);
+  if (!(await receivers.waitFor(events, 120_000)))
+    throw new Error(`ordering: ${receivers.count()}/${events} deliveries after 120 s`);
+  const seconds = (receivers.lastAt() - t0) / 1000;
+  return { seconds, dps: events / seconds, sendSeconds: r.seconds, extra: receivers.count() - events };
+}
+
+/**
+ * One relay, one target and receiver; paired rounds alternate the target between `ordering: "conversation"` (its
+ * default 1 s reorder window included) and `"none"`, so both sides share the machine's load alike.
+ */
+async function orderingBench(dir, fixtures) {
+  out("## 7. Ordering");
+  const fixture = fixtures.find((x) => x.name === "cc-1-p2p-text.json");
+  if (!fixture) throw new Error("ordering: fixture cc-1-p2p-text.json not found");
+  const receivers = await startReceivers(1);
+  cleanups.push(() => receivers.close());
+  const config = await configCopy(join(RELAY_ROOT, "wrangler.toml"), dir, "relay-ordering", { consumers: true });
+  // Every round must see the target as just PUT: no cached copy of the other side's setting.
+  const port = flags["ordering-port"] ? Number(flags["ordering-port"]) : undefined;
+  const [relay] = await startServers([["relay", config, { ...VARS, TARGETS_CACHE_TTL_SECONDS: "0" }, port]]);
+  const target = (ordering) =>
+    adminJson(relay, "PUT", "/targets/ordered", { url: receivers.urls[0], events: ["cc.1"], ordering });
+  await target("none");
+  await orderingRound(relay, receivers, fixture, Math.min(100, ORDER_EVENTS));
+  const rounds = { ordered: [], unordered: [] };
+  for (let round = 1; round <= ORDER_ROUNDS; round++) {
+    const order = round % 2 ? ["ordered", "unordered"] : ["unordered", "ordered"];
+    for (const side of order) {
+      await target(side === "ordered" ? "conversation" : "none");
+      rounds[side].push(await orderingRound(relay, receivers, fixture, ORDER_EVENTS));
+    }
+  }
+  const lane = (await adminJson(relay, "GET", "/targets/ordered")).delivery;
+  await relay.stop();
+  await receivers.close();
+
+  const rows = [];
+  for (const side of ["ordered", "unordered"]) {
+    for (const [i, r] of rounds[side].entries()) {
+      rows.push([`${side} #${i + 1}`, ORDER_EVENTS, r.extra, f(r.sendSeconds, 2), f(r.seconds, 2), f(r.dps)]);
+    }
+  }
+  out(
+    `${ORDER_ROUNDS} paired rounds: ${ORDER_EVENTS} NetEase P2P 抄送 over ${CONVERSATIONS} conversations, through the relay's ingress (${CONNECTIONS} connections), to one target on 127.0.0.1 (answers 200 at once);`,
+  );
+  out(
+    'the same target alternately `ordering: "conversation"` (reorder window 1000 ms) and `"none"`; span = first send to last delivery.',
+  );
+  out(table(["run", "deliveries", "extra", "send s", "span s", "deliveries/s"], rows));
+  const ratio = paired(rounds.ordered, rounds.unordered, (r) => r.dps);
+  out(
+    `deliveries/s ordered/unordered, median of the pairs [min–max]: ${range(ratio)}; lane afterwards: ${lane.pending} pending, ${lane.dead} dead`,
+  );
+  out();
+  return {
+    ratio,
+    ordered: median(rounds.ordered.map((r) => r.dps)),
+    unordered: median(rounds.unordered.map((r) => r.dps)),
+  };
+}
+
 // ---- main -----------------------------------------------------------------------------------------------------
 async function main() {
   const started = performance.now();
@@ -978,6 +1082,11 @@ async function main() {
   const dir = await mkdtemp(join(tmpdir(), "imrelay-bench-"));
   cleanups.push(() => rm(dir, { recursive: true, force: true }));
   const fixtures = await loadFixtures(ROOT);
+  if (flags.only === "ordering") {
+    await orderingBench(dir, fixtures);
+    out(`total ${f((performance.now() - started) / 1000, 0)} s`);
+    return;
+  }
 
   const bundle = SKIP.has("bundle") ? { gzip: Number.NaN } : await bundleBench(dir);
   const cost = SKIP.has("cost") ? [] : await costBench();
@@ -987,6 +1096,7 @@ async function main() {
   const ingressUs = { relay: ack.a.relay.cpuUs, reference: ack.a.reference.cpuUs };
   const fan = await fanoutBench(dir, ack.eventful, ingressUs);
   const iso = SKIP.has("isolation") ? undefined : await isolationBench(dir, ack.eventful);
+  const ord = SKIP.has("ordering") ? undefined : await orderingBench(dir, fixtures);
   const contended = Math.max(
     ack.a.relay.other,
     ack.a.reference.other,
@@ -1180,6 +1290,16 @@ async function main() {
         mark(dec.deadline.ok),
       ],
     );
+  }
+  if (ord) {
+    rows.push([
+      `Ordered delivery, ${CONVERSATIONS} conversations (deliveries/s; reference = the same target unordered)`,
+      f(ord.ordered),
+      f(ord.unordered),
+      `${f(ord.ratio.median, 2)}×`,
+      "indicative",
+      "–",
+    ]);
   }
   if (Number.isFinite(bundle.gzip))
     rows.push(["Bundle gzip -9 (KiB)", f(bundle.gzip / 1024, 1), "–", "–", "≤ 60", mark(bundle.gzip <= 60 * 1024)]);

@@ -33,6 +33,12 @@ export const EventEnvelope = z.object({
    */
   decision: z.optional(z.enum(["allow", "modify", "deny", "drop"])),
   decidedby: z.optional(z.string().check(z.minLength(1), z.maxLength(64))),
+  /**
+   * The conversation the event belongs to (`c2c:alice:bob`, `group:@TGS#1`, `team:123` …; see src/ordering/),
+   * within its provider and app; absent for an event that belongs to none. Targets with `ordering:
+   * "conversation"` receive each conversation's events one at a time, in order.
+   */
+  conversation: z.optional(z.string().check(z.minLength(1), z.maxLength(256))),
 });
 export type EventEnvelope = z.infer<typeof EventEnvelope>;
 

@@ -5,7 +5,7 @@ import { mapLimit } from "../delivery/attempt";
 import { RelayError } from "../errors";
 import { type EventEnvelope, serializeEvent } from "../event";
 import type { DeliveryView } from "../lanes/log";
-import { laneStub, shardOf } from "../lanes/route";
+import { laneStub, shardsOf } from "../lanes/route";
 
 const EVENT_ID = /^evt_[0-9a-f]{32}$/;
 /** Lane calls in flight at once. */
@@ -13,17 +13,23 @@ const CONNECTIONS = 6;
 
 /**
  * `/admin/events/:id`: what happened to one event at every target. Each target's lane is asked (one shard per
- * target, the one the event id maps to); the event itself comes from the first lane that still keeps it.
+ * target, the one the event id maps to, or each shard of an ordered target, which shards by conversation); the
+ * event itself comes from the first lane that still keeps it.
  */
 export const eventRoutes = new Hono<AppEnv>().get("/:id", async (c) => {
   const id = c.req.param("id");
   if (!EVENT_ID.test(id)) throw new RelayError("INVALID_REQUEST", "event ids look like evt_ and 32 hex digits");
   // Targets whose stored config fails its schema too: their lanes keep the deliveries that wait for the fix.
-  const { lanes: targets } = await listTargets(c.env.TARGETS);
+  const { lanes: targets, targets: valid } = await listTargets(c.env.TARGETS);
+  const configs = new Map(valid.map((t) => [t.id, t]));
+  // A target whose config fails its schema may be ordered: each of its shards is asked.
+  const lanes = targets.flatMap((t) =>
+    shardsOf(id, configs.get(t.id) ?? { lanes: t.lanes, ordering: "conversation" }).map((shard) => ({ t, shard })),
+  );
   const views = await mapLimit(
-    targets,
+    lanes,
     CONNECTIONS,
-    async (t): Promise<DeliveryView | undefined> => laneStub(c.env, t.id, shardOf(id, t.lanes)).lookup(id),
+    async ({ t, shard }): Promise<DeliveryView | undefined> => laneStub(c.env, t.id, shard).lookup(id),
   );
   const found = views.filter((v) => v !== undefined);
   if (found.length === 0) throw new RelayError("NOT_FOUND", "no lane knows this event");

@@ -24,6 +24,13 @@ export const TargetInput = z.strictObject({
   ratePerSecond: z.optional(z.number().check(z.gt(0), z.lte(10_000))),
   /** Shards of the target's delivery lane, for a target that needs more than one lane sustains. Default 1. */
   lanes: z.optional(z.int().check(z.minimum(1), z.maximum(MAX_LANES))),
+  /**
+   * `conversation`: each conversation's events are delivered one at a time, in the events' order (a failing one
+   * holds back only its own conversation). Default `none`: no order.
+   */
+  ordering: z.optional(z.enum(["none", "conversation"])),
+  /** How long an ordered target's lane holds each event, so events the queue hands over out of order are put back in order. Default 1000. */
+  reorderWindowMs: z.optional(z.int().check(z.minimum(0), z.maximum(60_000))),
 });
 export type TargetInput = z.infer<typeof TargetInput>;
 
@@ -39,6 +46,14 @@ export const Target = z.object({
   updatedAt: z.iso.datetime(),
 });
 export type Target = z.infer<typeof Target>;
+
+/** The reorder window of an ordered target when it sets none. */
+export const REORDER_WINDOW_MS = 1000;
+
+/** Whether the target asked for ordered delivery per conversation. */
+export function isOrdered(target: Pick<Target, "ordering">): boolean {
+  return target.ordering === "conversation";
+}
 
 /** A target with its id, as the consumer uses it. */
 export type TargetWithId = Target & { id: string };

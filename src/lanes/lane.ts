@@ -1,6 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
 import { disableTarget, readTarget, type TargetLookup } from "../config/store";
-import { LANE_CONNECTIONS, type TargetWithId } from "../config/target";
+import { isOrdered, LANE_CONNECTIONS, REORDER_WINDOW_MS, type TargetWithId } from "../config/target";
 import { attemptDelivery, mapLimit } from "../delivery/attempt";
 import { type AttemptResult, classify, type Verdict } from "../delivery/classify";
 import { type Settings, settings } from "../env";
@@ -72,7 +72,8 @@ export class Lane extends DurableObject<Env> {
     this.identify({ target: target.id, shard });
     this.target = { lookup: { kind: "ok", target }, at: nowMs };
     this.seenAt = nowMs;
-    const result = this.store.accept(items, nowMs);
+    const windowMs = target.reorderWindowMs ?? REORDER_WINDOW_MS;
+    const result = this.store.accept(items, nowMs, isOrdered(target) ? { windowMs } : undefined);
     // New events are due now. Armed even when every item was a duplicate: the call that stored them may have
     // failed to set the alarm. The run then sets the alarm precisely.
     await this.setAlarm(nowMs, nowMs);
@@ -90,6 +91,7 @@ export class Lane extends DurableObject<Env> {
       state: row.state,
       attempts: attempts.map((a) => ({ ...a, at: new Date(a.at).toISOString() })),
       ...nextAttempt(row),
+      ...(row.blocked_by !== null && { blockedBy: row.blocked_by }),
     };
   }
 
@@ -104,6 +106,7 @@ export class Lane extends DurableObject<Env> {
       ...(row.last_status !== null && { lastStatus: row.last_status }),
       ...(row.last_at !== null && { lastAttemptAt: new Date(row.last_at).toISOString() }),
       ...nextAttempt(row),
+      ...(row.blocked_by !== null && { blockedBy: row.blocked_by }),
     }));
   }
 
@@ -228,7 +231,8 @@ export class Lane extends DurableObject<Env> {
     while (!gone && spent < budget && Date.now() - started < RUN_MS) {
       const allowed = allowance(this.store.circuit(), Date.now());
       if (allowed === "none") break;
-      const rows = this.store.due(Date.now(), allowed === "probe" ? 1 : Math.min(ROUND_ROWS, budget - spent));
+      const limit = allowed === "probe" ? 1 : Math.min(ROUND_ROWS, budget - spent);
+      const rows = this.store.due(Date.now(), limit, isOrdered(target));
       if (rows.length === 0) break;
       spent += rows.length;
       await mapLimit(rows, connections, async (row) => {
@@ -391,7 +395,7 @@ export class Lane extends DurableObject<Env> {
   private async arm(nowMs: number): Promise<void> {
     const cfg = settings(this.env);
     const times: number[] = [];
-    const due = this.store.nextDueAt();
+    const due = this.store.nextDueAt(this.ordered());
     if (due !== undefined) {
       const circuit = this.store.circuit();
       const open = circuit.state === "open" ? (circuit.probeAt ?? nowMs) : 0;
@@ -415,6 +419,11 @@ export class Lane extends DurableObject<Env> {
     if (this.alarmAt !== null && this.alarmAt <= at && this.alarmAt >= nowMs) return;
     await this.ctx.storage.setAlarm(at);
     this.alarmAt = at;
+  }
+
+  /** Whether the target, as last seen, is ordered: only then are a conversation's later rows held back. */
+  private ordered(): boolean {
+    return this.target?.lookup.kind === "ok" && isOrdered(this.target.lookup.target);
   }
 
   private identify(id: Identity): void {

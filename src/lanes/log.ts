@@ -22,6 +22,11 @@ export const DeliveryLog = z.object({
   state: DeliveryStateSchema,
   attempts: z.array(AttemptLog),
   nextAttemptAt: z.optional(z.iso.datetime()),
+  /**
+   * Ordered targets: the event this one waits behind, the earliest undelivered event of its conversation (which is
+   * being attempted or waits for its retry). Absent when nothing holds it back.
+   */
+  blockedBy: z.optional(z.string()),
 });
 
 export const DeliveryListItem = z.object({
@@ -32,6 +37,11 @@ export const DeliveryListItem = z.object({
   lastStatus: z.optional(z.int()),
   lastAttemptAt: z.optional(z.iso.datetime()),
   nextAttemptAt: z.optional(z.iso.datetime()),
+  /**
+   * Ordered targets: the event this one waits behind, the earliest undelivered event of its conversation (which is
+   * being attempted or waits for its retry). Absent when nothing holds it back.
+   */
+  blockedBy: z.optional(z.string()),
 });
 
 export const LaneStatusSchema = z.object({

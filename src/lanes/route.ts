@@ -1,4 +1,6 @@
-import type { TargetWithId } from "../config/target";
+import { isOrdered, type TargetWithId } from "../config/target";
+import type { EventEnvelope } from "../event";
+import { laneConversation } from "../ordering/conversation";
 import type { Lane } from "./lane";
 
 /**
@@ -9,6 +11,30 @@ import type { Lane } from "./lane";
 export function shardOf(eventId: string, lanes: number): number {
   if (lanes <= 1) return 0;
   return Number.parseInt(eventId.slice(4, 12), 16) % lanes;
+}
+
+/**
+ * The shard of one event at one target. An ordered target's events of one conversation must meet in one lane, so
+ * they are sharded by conversation (FNV-1a of its lane key); every copy of an event has the same conversation,
+ * so dedupe still holds. Events without a conversation are sharded by id.
+ */
+export function shardFor(target: Pick<TargetWithId, "lanes" | "ordering">, event: EventEnvelope): number {
+  const lanes = target.lanes ?? 1;
+  const key = isOrdered(target) ? laneConversation(event) : null;
+  if (lanes <= 1 || key === null) return shardOf(event.id, lanes);
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) hash = Math.imul(hash ^ key.charCodeAt(i), 0x01000193);
+  return (hash >>> 0) % lanes;
+}
+
+/**
+ * The shards that may hold an event of a target, knowing only the event id: one, unless the target is ordered and
+ * sharded (its conversations, not ids, pick the shard).
+ */
+export function shardsOf(eventId: string, target: Pick<TargetWithId, "lanes" | "ordering">): number[] {
+  const lanes = target.lanes ?? 1;
+  if (lanes > 1 && isOrdered(target)) return Array.from({ length: lanes }, (_, shard) => shard);
+  return [shardOf(eventId, lanes)];
 }
 
 function laneName(targetId: string, shard: number): string {

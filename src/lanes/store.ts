@@ -1,4 +1,5 @@
 import type { EventEnvelope } from "../event";
+import { laneConversation } from "../ordering/conversation";
 import { type Circuit, CLOSED } from "./circuit";
 import type { DeliveryState, ListQuery } from "./log";
 
@@ -40,7 +41,30 @@ const MIGRATIONS: readonly { name: string; sql: string }[] = [
       CREATE INDEX deliveries_dead_letter ON deliveries (dead_letter) WHERE dead_letter = 1;
       CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);`,
   },
+  {
+    name: "002_ordering",
+    // Ordered delivery: a row's conversation (NULL: unordered, as every row written before this), its order value
+    // and the relay's ack time. The index holds only pending rows of conversations: it finds a row's predecessor.
+    sql: `
+      ALTER TABLE deliveries ADD COLUMN conversation TEXT;
+      ALTER TABLE deliveries ADD COLUMN ord REAL;
+      ALTER TABLE deliveries ADD COLUMN acked INTEGER;
+      CREATE INDEX deliveries_conversation ON deliveries (conversation, ord, acked)
+        WHERE state = 'pending' AND conversation IS NOT NULL;`,
+  },
 ];
+
+/**
+ * The pending rows of `d`'s conversation that come before it: lower order value, then earlier ack, then earlier
+ * accepted here (rowid). A row of a conversation may be attempted only when there are none.
+ */
+const PREDECESSORS = `FROM deliveries p WHERE p.state = 'pending' AND p.conversation = d.conversation
+  AND (p.ord, p.acked, p.rowid) < (d.ord, d.acked, d.rowid)`;
+/** Rows that may be attempted when their time comes: unordered ones, and each conversation's head. */
+const HEAD = `(d.conversation IS NULL OR NOT EXISTS (SELECT 1 ${PREDECESSORS}))`;
+/** What a pending row of a conversation waits for: the head of its conversation (NULL for a head). */
+const BLOCKED_BY = `CASE WHEN d.state = 'pending' AND d.conversation IS NOT NULL THEN (SELECT p.event_id
+  ${PREDECESSORS} ORDER BY p.ord, p.acked, p.rowid LIMIT 1) END AS blocked_by`;
 
 export type DeliveryRow = {
   event_id: string;
@@ -60,16 +84,27 @@ export type DeliveryRow = {
   updated_at: number;
   replay_id: string | null;
   dead_letter: number;
+  /** Ordered delivery: the lane key of the event's conversation (NULL: unordered), its order value, its ack time. */
+  conversation: string | null;
+  ord: number | null;
+  acked: number | null;
 };
+
+/** A row as the delivery log reads it: with the event it waits behind, for a blocked one. */
+export type LoggedRow = DeliveryRow & { blocked_by: string | null };
 
 /** The columns a delivery-log page reads. */
 type SummaryRow = Pick<
   DeliveryRow,
   "event_id" | "type" | "state" | "attempts" | "last_status" | "last_at" | "next_at" | "created_at"
->;
+> & { blocked_by: string | null };
 
-/** What the consumer hands a lane: one event, and for an operator's replay the replay's id. */
-export type LaneItem = { event: EventEnvelope; data: string; replay?: string };
+/**
+ * What the consumer hands a lane: one event, and for an operator's replay the replay's id. For ordered delivery:
+ * the event's order value in its conversation (src/ordering/) and when the relay acknowledged it (the queue
+ * message's timestamp, ms), which breaks ties.
+ */
+export type LaneItem = { event: EventEnvelope; data: string; replay?: string; order?: number; acked?: number };
 
 /** One attempt's record, as the lane writes it. */
 export type AttemptRecord = {
@@ -91,17 +126,19 @@ type Row = Record<string, SqlStorageValue>;
 /** Bytes of JSON parameter per upsert: half the 2 MB a SQLite string holds in a Durable Object. */
 const PARAM_BYTES = 1_000_000;
 
-const UPSERT =
-  "INSERT INTO deliveries (event_id, type, envelope, data, state, next_at, created_at, updated_at, replay_id)";
+const UPSERT = `INSERT INTO deliveries (event_id, type, envelope, data, state, next_at, created_at, updated_at,
+  replay_id, conversation, ord, acked)`;
 const ON_CONFLICT = `ON CONFLICT (event_id) DO UPDATE SET envelope = excluded.envelope, data = excluded.data,
   state = 'pending', tries = 0, next_at = excluded.next_at, updated_at = excluded.updated_at,
-  replay_id = excluded.replay_id, dead_letter = 0
+  replay_id = excluded.replay_id, dead_letter = 0, conversation = excluded.conversation, ord = excluded.ord,
+  acked = excluded.acked
   WHERE excluded.replay_id IS NOT NULL AND excluded.replay_id IS NOT deliveries.replay_id
   RETURNING event_id`;
 
 const encoder = new TextEncoder();
 
-type AcceptRow = [string, string, string, string, string | null];
+/** event id, type, envelope, data, replay id, conversation, order, ack time, next attempt. */
+type AcceptRow = [string, string, string, string, string | null, string | null, number | null, number | null, number];
 type ParamRow = { row: AcceptRow; json: string; bytes: number };
 
 /**
@@ -230,16 +267,34 @@ export class LaneStore {
    * duplicate and changes nothing, unless it comes with a replay id the lane has not seen: an operator's replay
    * starts a fresh retry schedule. Returns how many were new or replayed.
    */
-  accept(items: readonly LaneItem[], nowMs: number): { accepted: number; duplicates: number } {
+  accept(
+    items: readonly LaneItem[],
+    nowMs: number,
+    ordering?: { windowMs: number },
+  ): { accepted: number; duplicates: number } {
     if (items.length === 0) return { accepted: 0, duplicates: 0 };
     // One upsert per group of rows, the group passed as one JSON parameter (a statement costs far more than a
     // row, and binds at most 100 parameters): a new event is inserted; a known one changes only for a replay id
     // it has not seen, which starts a fresh retry schedule. RETURNING lists just those rows. A string parameter
     // holds 2 MB at most, so groups stay under half that, and a row bigger on its own (a body of up to 1 MiB,
     // escaped inside JSON) is bound column by column instead. All in one transaction, as one statement was.
-    const rows = items.map(
-      ({ event, data, replay }): AcceptRow => [event.id, event.type, JSON.stringify(event), data, replay ?? null],
-    );
+    // An ordered target's events of a conversation wait out the reorder window before they are due: one the queue
+    // hands over later, with a lower order value, then still goes first. Without an order value of its own, an
+    // event is placed by its time (its own, else when the relay received it).
+    const rows = items.map(({ event, data, replay, order, acked }): AcceptRow => {
+      const conversation = ordering ? laneConversation(event) : null;
+      return [
+        event.id,
+        event.type,
+        JSON.stringify(event),
+        data,
+        replay ?? null,
+        conversation,
+        conversation === null ? null : (order ?? Date.parse(event.time)),
+        conversation === null ? null : (acked ?? nowMs),
+        conversation === null || !ordering ? nowMs : nowMs + ordering.windowMs,
+      ];
+    });
     let accepted = 0;
     this.flush();
     this.storage.transactionSync(() => {
@@ -252,11 +307,12 @@ export class LaneStore {
   private upsert(group: readonly ParamRow[], nowMs: number): number {
     const [only] = group;
     if (group.length === 1 && only && only.bytes > PARAM_BYTES) {
-      return this.run(`${UPSERT} VALUES (?1, ?2, ?3, ?4, 'pending', ?6, ?6, ?6, ?5) ${ON_CONFLICT}`, ...only.row, nowMs)
-        .length;
+      const values = "VALUES (?1, ?2, ?3, ?4, 'pending', ?9, ?10, ?10, ?5, ?6, ?7, ?8)";
+      return this.run(`${UPSERT} ${values} ${ON_CONFLICT}`, ...only.row, nowMs).length;
     }
     return this.run(
-      `${UPSERT} SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, 'pending', ?2, ?2, ?2, value ->> 4
+      `${UPSERT} SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, 'pending', value ->> 8, ?2, ?2,
+         value ->> 4, value ->> 5, value ->> 6, value ->> 7
        FROM json_each(?1) WHERE true ${ON_CONFLICT}`,
       `[${group.map((g) => g.json).join(",")}]`,
       nowMs,
@@ -267,8 +323,20 @@ export class LaneStore {
    * Pending deliveries due by `nowMs`, oldest first. It does not wait for deferred attempt records: it skips
    * their rows instead (a row whose attempt is recorded but not yet written is not due), so a round of delivery
    * costs no commit of its own.
+   *
+   * For an ordered target, only the head of each conversation (see HEAD) is due: one row per conversation per
+   * round, and the next only once the head is delivered or dead. Its records are written first, so a delivered
+   * head releases the next row in the very next round.
    */
-  due(nowMs: number, limit: number): DeliveryRow[] {
+  due(nowMs: number, limit: number, ordered = false): DeliveryRow[] {
+    if (ordered) {
+      this.flush();
+      return this.run<DeliveryRow>(
+        `SELECT * FROM deliveries d WHERE d.state = 'pending' AND d.next_at <= ? AND ${HEAD} ORDER BY d.next_at LIMIT ?`,
+        nowMs,
+        limit,
+      );
+    }
     const unwritten = new Set(this.attemptsToWrite.map((a) => a[0]));
     return this.run<DeliveryRow>(
       "SELECT * FROM deliveries WHERE state = 'pending' AND next_at <= ? ORDER BY next_at LIMIT ?",
@@ -332,10 +400,13 @@ export class LaneStore {
     this.exec("UPDATE deliveries SET dead_letter = 0 WHERE event_id = ?", eventId);
   }
 
-  /** When the lane must next wake to deliver: the earliest pending `next_at`. */
-  nextDueAt(): number | undefined {
+  /**
+   * When the lane must next wake to deliver: the earliest pending `next_at`; for an ordered target, of the rows
+   * `due` may pick (a row blocked behind its conversation's head waits for the head, not for its own time).
+   */
+  nextDueAt(ordered = false): number | undefined {
     const row = this.exec<{ at: number | null }>(
-      "SELECT MIN(next_at) AS at FROM deliveries WHERE state = 'pending'",
+      `SELECT MIN(d.next_at) AS at FROM deliveries d WHERE d.state = 'pending'${ordered ? ` AND ${HEAD}` : ""}`,
     )[0];
     return row?.at ?? undefined;
   }
@@ -374,8 +445,8 @@ export class LaneStore {
     return removed;
   }
 
-  get(eventId: string): DeliveryRow | undefined {
-    return this.exec<DeliveryRow>("SELECT * FROM deliveries WHERE event_id = ?", eventId)[0];
+  get(eventId: string): LoggedRow | undefined {
+    return this.exec<LoggedRow>(`SELECT d.*, ${BLOCKED_BY} FROM deliveries d WHERE d.event_id = ?`, eventId)[0];
   }
 
   /** Newest first, keyset-paginated on (created_at, event_id) so pages from several shards merge. */
@@ -396,8 +467,8 @@ export class LaneStore {
     }
     const clause = where.length > 0 ? `WHERE ${where.join(" AND ")}` : "";
     return this.exec<SummaryRow>(
-      `SELECT event_id, type, state, attempts, last_status, last_at, next_at, created_at FROM deliveries ${clause}
-       ORDER BY created_at DESC, event_id DESC LIMIT ?`,
+      `SELECT event_id, type, state, attempts, last_status, last_at, next_at, created_at, ${BLOCKED_BY}
+       FROM deliveries d ${clause} ORDER BY created_at DESC, event_id DESC LIMIT ?`,
       ...params,
       opts.limit,
     );

@@ -4,12 +4,13 @@ import { mapLimit } from "../delivery/attempt";
 import { wants } from "../delivery/filter";
 import { settings } from "../env";
 import type { EventEnvelope, QueuedEnvelope } from "../event";
-import { laneStub, shardOf } from "../lanes/route";
+import { laneStub, shardFor } from "../lanes/route";
 import type { LaneItem } from "../lanes/store";
 import { createLogger, type Logger, logSettings } from "../log";
 import { count } from "../metrics";
 import { withSchemaVerdict } from "../validate/schema";
 import { putDeadLetter } from "./dead-letters";
+import { prepare } from "./prepare";
 import { INFRA_RETRY_SECONDS, MessageReader } from "./reader";
 
 /** Lane calls in flight at once: each is a subrequest, and Workers allow 6 open connections per invocation. */
@@ -58,8 +59,9 @@ async function consumeEvents(batch: MessageBatch<unknown>, env: Env, log: Logger
     const { message: body, key } = read;
     let routes: { target: TargetWithId; item: LaneItem }[];
     if (body.kind === "event") {
-      const event = checked(env, body.event, body.data, log);
-      routes = targets.filter((t) => wants(t, event)).map((target) => ({ target, item: { event, data: body.data } }));
+      const { event, order } = checked(env, body.event, body.data, log);
+      const item: LaneItem = { event, data: body.data, order, acked: msg.timestamp.getTime() };
+      routes = targets.filter((t) => wants(t, event)).map((target) => ({ target, item }));
       if (routes.length === 0) {
         log.info("no target matches", { eventId: body.event.id, type: body.event.type });
         msg.ack();
@@ -87,9 +89,12 @@ async function consumeEvents(batch: MessageBatch<unknown>, env: Env, log: Logger
         if (key) done.push(key);
         continue;
       }
-      routes = [{ target, item: { event: body.event, data: body.data, replay: body.replay } }];
+      const { event, order } = prepare(body.event, body.data);
+      routes = [
+        { target, item: { event, data: body.data, replay: body.replay, order, acked: msg.timestamp.getTime() } },
+      ];
     }
-    const keyed = routes.map((r) => ({ ...r, shard: shardOf(r.item.event.id, r.target.lanes ?? 1) }));
+    const keyed = routes.map((r) => ({ ...r, shard: shardFor(r.target, r.item.event) }));
     const lanes = keyed.map(({ target, shard }) => `${target.id}#${shard}`);
     const fresh = new Set(lanes.filter((lane) => !calls.has(lane))).size;
     if (!reader.spend(fresh, calls.size > 0)) {
@@ -131,15 +136,20 @@ async function consumeEvents(batch: MessageBatch<unknown>, env: Env, log: Logger
   await reader.forget(done);
 }
 
-/** The event with its `schemavalid` verdict, which the ingress leaves to the consumer for after-callbacks. */
-function checked(env: Env, queued: QueuedEnvelope, data: string, log: Logger): EventEnvelope {
-  const { event, issues, unknown } = withSchemaVerdict(queued, data);
+/** The event as its lanes get it (see prepare.ts), logging and counting a schema failure. */
+function checked(
+  env: Env,
+  queued: QueuedEnvelope,
+  data: string,
+  log: Logger,
+): { event: EventEnvelope; order?: number } {
+  const { event, order, issues, unknown } = prepare(queued, data);
   if (issues) {
     const fields = { eventId: event.id, appId: event.appid, providerevent: event.providerevent, issues };
     log.warn("forwarding a callback that fails its schema", fields);
     count(env, "schema_invalid", event.provider, event.type);
   } else if (unknown) count(env, "schema_invalid", event.provider, event.type, "unknown_type");
-  return event;
+  return { event, order };
 }
 
 /**

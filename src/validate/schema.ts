@@ -10,12 +10,13 @@ import { catalogueEntry } from "../providers";
 export function withSchemaVerdict(
   event: QueuedEnvelope,
   data: string,
+  parsed: () => unknown = () => JSON.parse(data),
 ): { event: EventEnvelope; issues?: string[]; unknown?: true } {
   if (event.schemavalid !== undefined) return { event: { ...event, schemavalid: event.schemavalid } };
   const entry = catalogueEntry(event.provider, event.providerevent);
   if (!entry) return { event: { ...event, schemavalid: false }, unknown: true };
   // The ingress accepted `data` as a JSON object; parsing it again costs the consumer, not the provider's wait.
-  const result = entry.schema.safeParse(JSON.parse(data));
+  const result = entry.schema.safeParse(parsed());
   return result.success
     ? { event: { ...event, schemavalid: true } }
     : { event: { ...event, schemavalid: false }, issues: issueSummary(result.error.issues) };

@@ -2,7 +2,7 @@ import { createExecutionContext, env } from "cloudflare:test";
 import { createApp } from "../../src/app";
 import { type QueuedEnvelope, serializeEvent } from "../../src/event";
 import type { QueueMessage } from "../../src/queue/message";
-import { withSchemaVerdict } from "../../src/validate/schema";
+import { prepare } from "../../src/queue/prepare";
 import { FakeQueue } from "./fake-queue";
 
 /** The relay's fetch handler over the test bindings, with a recording queue in place of the real one. */
@@ -18,7 +18,7 @@ export function relayWithFakeQueue(overrides: Partial<Env> = {}) {
     events: () =>
       queue.sent.map((s) => {
         const message = s.body as QueueMessage;
-        const { event } = withSchemaVerdict(message.event, message.data);
+        const { event } = prepare(message.event, message.data);
         return { ...event, data: JSON.parse(message.data) as Record<string, unknown> };
       }),
     /** The envelopes exactly as the ack path enqueued them. */
@@ -26,7 +26,7 @@ export function relayWithFakeQueue(overrides: Partial<Env> = {}) {
   };
 }
 
-/** The body a target receives for an enqueued event: the consumer's schema verdict added, `data` spliced in raw. */
+/** The body a target receives for an enqueued event: what the consumer adds (verdict, conversation), `data` raw. */
 export function asDelivered(event: QueuedEnvelope, data: string): string {
-  return serializeEvent(withSchemaVerdict(event, data).event, data);
+  return serializeEvent(prepare(event, data).event, data);
 }

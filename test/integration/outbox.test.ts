@@ -1,6 +1,5 @@
 import { env, runInDurableObject } from "cloudflare:test";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { serializeEvent } from "../../src/event";
 import { DRAIN_RETRY_FIRST_MS } from "../../src/outbox/backoff";
 import type { Outbox } from "../../src/outbox/outbox";
 import { outboxShard, outboxStub } from "../../src/outbox/route";

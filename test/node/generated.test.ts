@@ -11,6 +11,7 @@ import { Target, TargetInput } from "../../src/config/target";
 import { Decider, DeciderInput } from "../../src/deciders/config";
 import { DeciderAnswer } from "../../src/deciders/verdict";
 import { CloudEvent } from "../../src/event";
+import { CONVERSATION_RULES } from "../../src/ordering/conversation";
 import type { CatalogueEntry } from "../../src/providers/fields";
 import {
   CC_SESSION_RULES,
@@ -49,6 +50,22 @@ function eventTypeTable(): string {
   return lines.join("\n");
 }
 
+function conversationTable(): string {
+  const lines = ["| provider | `providerevent` | conversation | order |", "|---|---|---|---|"];
+  for (const r of CONVERSATION_RULES) {
+    lines.push(`| ${r.provider} | ${r.events.map((e) => `\`${e}\``).join(", ")} | ${r.key} | ${r.order} |`);
+  }
+  lines.push("| *(anything else)* | | none: delivered unordered | |");
+  return lines.join("\n");
+}
+
+/** The README with the text between `<!-- name:start -->` and `<!-- name:end -->` replaced. */
+function withSection(readme: string, name: string, body: string): string {
+  const start = `<!-- ${name}:start -->\n`;
+  const end = `<!-- ${name}:end -->`;
+  return `${readme.slice(0, readme.indexOf(start) + start.length)}${body}\n${readme.slice(readme.indexOf(end))}`;
+}
+
 function checkFile(path: string, expected: string): void {
   const full = join(ROOT, path);
   if (UPDATE) {
@@ -67,11 +84,13 @@ function jsonSchema(schema: z.ZodMiniType, title: string, description: string): 
 }
 
 describe("generated artifacts", () => {
-  it("README's event-type table matches the mapping tables in src/providers/*/event-types.ts", () => {
+  it("README's event-type and conversation tables match src/providers/*/event-types.ts and src/ordering/", () => {
     const readme = readFileSync(join(ROOT, "README.md"), "utf8");
-    const start = "<!-- event-types:start -->\n";
-    const end = "<!-- event-types:end -->";
-    const expected = `${readme.slice(0, readme.indexOf(start) + start.length)}${eventTypeTable()}\n${readme.slice(readme.indexOf(end))}`;
+    const expected = withSection(
+      withSection(readme, "event-types", eventTypeTable()),
+      "conversations",
+      conversationTable(),
+    );
     checkFile("README.md", expected);
   });
 
