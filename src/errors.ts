@@ -64,3 +64,18 @@ export function toRelayError(err: unknown): RelayError {
   if (err instanceof RelayError) return err;
   return new RelayError("INTERNAL", "internal error", { cause: String(err) });
 }
+
+/**
+ * Runs the checks of an app the request named and the config knows: a refusal they throw names the app in its
+ * log line (the id is configured, so not attacker text), which is what an operator looks up first.
+ */
+export async function forApp<T>(appId: string, checks: () => Promise<T>): Promise<T> {
+  try {
+    return await checks();
+  } catch (err) {
+    if (err instanceof RelayError && err.detail?.appId === undefined) {
+      throw new RelayError(err.code, err.message, { ...err.detail, appId }, err.headers);
+    }
+    throw err;
+  }
+}

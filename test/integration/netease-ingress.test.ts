@@ -311,7 +311,7 @@ describe("NetEase ingress: bad input", () => {
     expect(relay.events()[0]).toMatchObject({ providerevent: "cc.999", schemavalid: false, type: "netease.cc.999" });
   });
 
-  it("names the authenticated app in the log line of a refusal after authentication, and no app before it", async () => {
+  it("names the app in the log line of a refusal once the request named a configured app", async () => {
     const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
     const error = vi.spyOn(console, "error").mockImplementation(() => {});
     // Queue and outbox both down: the one refusal the ack path can still give after authentication.
@@ -326,7 +326,8 @@ describe("NetEase ingress: bad input", () => {
     const byCode = (code: string) => lines.find((l) => l.code === code);
     expect(byCode("MISSING_EVENT_TYPE")).toMatchObject({ msg: "callback refused", appId: NETEASE_APP });
     expect(byCode("ENQUEUE_FAILED")).toMatchObject({ msg: "callback failed", appId: NETEASE_APP });
-    expect(byCode("BAD_SIGNATURE")).not.toHaveProperty("appId");
+    // The AppKey is configured, so a refused signature names it too.
+    expect(byCode("BAD_SIGNATURE")).toMatchObject({ msg: "callback refused", appId: NETEASE_APP });
   });
 
   it("refuses a body over 1 MiB with 413", async () => {

@@ -1,6 +1,6 @@
 import { hexDigest, safeEqual } from "../../crypto";
 import type { NeteaseApp } from "../../env";
-import { RelayError } from "../../errors";
+import { forApp, RelayError } from "../../errors";
 import { checkClientIp } from "../../ingress/allow-ips";
 import { readBody } from "../../ingress/body";
 import { lookup } from "../fields";
@@ -39,22 +39,24 @@ export async function authenticateNetease(
   if (!app.channels.includes(channel)) {
     throw new RelayError("UNKNOWN_APP", `AppKey is not configured for the ${channel} channel`, { appId: appKey });
   }
-  checkClientIp(req.headers, app.allowIps);
-  if (!/^\d{1,16}$/.test(curTime)) throw new RelayError("INVALID_TIMESTAMP", "CurTime is not epoch milliseconds");
+  return forApp(appKey, async () => {
+    checkClientIp(req.headers, app.allowIps);
+    if (!/^\d{1,16}$/.test(curTime)) throw new RelayError("INVALID_TIMESTAMP", "CurTime is not epoch milliseconds");
 
-  // CurTime enters the CheckSum exactly as received (a string), as NetEase computes it.
-  const expected = await hexDigest("SHA-1", app.secret + md5 + curTime);
-  if (!safeEqual(expected, checkSum.toLowerCase())) throw new RelayError("BAD_SIGNATURE", "CheckSum does not match");
+    // CurTime enters the CheckSum exactly as received (a string), as NetEase computes it.
+    const expected = await hexDigest("SHA-1", app.secret + md5 + curTime);
+    if (!safeEqual(expected, checkSum.toLowerCase())) throw new RelayError("BAD_SIGNATURE", "CheckSum does not match");
 
-  const body = await readBody(req);
-  if (!safeEqual(await hexDigest("MD5", body), md5.toLowerCase())) {
-    throw new RelayError("BODY_DIGEST_MISMATCH", "MD5 does not match the body");
-  }
-  const skew = Math.abs(nowMs - Number(curTime)) / 1000;
-  if (skew > windowSeconds) {
-    throw new RelayError("TIMESTAMP_OUT_OF_WINDOW", `CurTime is outside the ±${windowSeconds} s window`, {
-      skewSeconds: Math.round(skew),
-    });
-  }
-  return { appId: appKey, body, requestTime: curTime };
+    const body = await readBody(req);
+    if (!safeEqual(await hexDigest("MD5", body), md5.toLowerCase())) {
+      throw new RelayError("BODY_DIGEST_MISMATCH", "MD5 does not match the body");
+    }
+    const skew = Math.abs(nowMs - Number(curTime)) / 1000;
+    if (skew > windowSeconds) {
+      throw new RelayError("TIMESTAMP_OUT_OF_WINDOW", `CurTime is outside the ±${windowSeconds} s window`, {
+        skewSeconds: Math.round(skew),
+      });
+    }
+    return { appId: appKey, body, requestTime: curTime };
+  });
 }

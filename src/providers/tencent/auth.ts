@@ -1,6 +1,6 @@
 import { hexDigest, safeEqual } from "../../crypto";
 import type { TencentApp } from "../../env";
-import { RelayError } from "../../errors";
+import { forApp, RelayError } from "../../errors";
 import { checkClientIp } from "../../ingress/allow-ips";
 import { lookup } from "../fields";
 
@@ -35,34 +35,37 @@ export async function authenticateTencent(
   if (appId === undefined) throw new RelayError("MISSING_CREDENTIALS", "query parameter SdkAppid is missing");
   const app = lookup(apps, appId);
   if (!app) throw new RelayError("UNKNOWN_APP", "SdkAppid is not configured", { appId: appId.slice(0, 32) });
-  checkClientIp(headers, app.allowIps);
+  return forApp(appId, async () => {
+    checkClientIp(headers, app.allowIps);
 
-  const sign = singleParam(params, "Sign");
-  const requestTime = singleParam(params, "RequestTime");
-  if (app.token === undefined) {
-    // Tencent sends Sign only when 回调鉴权 has a token: the console and TENCENT_APPS disagree, and accepting the
-    // request would pass off an unchecked signature as a checked one.
-    if (sign !== undefined || requestTime !== undefined) {
-      throw new RelayError(
-        "UNVERIFIABLE_SIGNATURE",
-        "the callback is signed but this SdkAppid has no token: set its callback token in TENCENT_APPS",
-        { appId },
-      );
+    const sign = singleParam(params, "Sign");
+    const requestTime = singleParam(params, "RequestTime");
+    if (app.token === undefined) {
+      // Tencent sends Sign only when 回调鉴权 has a token: the console and TENCENT_APPS disagree, and accepting the
+      // request would pass off an unchecked signature as a checked one.
+      if (sign !== undefined || requestTime !== undefined) {
+        throw new RelayError(
+          "UNVERIFIABLE_SIGNATURE",
+          "the callback is signed but this SdkAppid has no token: set its callback token in TENCENT_APPS",
+          { appId },
+        );
+      }
+      return appId;
+    }
+
+    if (sign === undefined) throw new RelayError("MISSING_CREDENTIALS", "query parameter Sign is missing");
+    if (requestTime === undefined)
+      throw new RelayError("MISSING_CREDENTIALS", "query parameter RequestTime is missing");
+    if (!/^\d{1,12}$/.test(requestTime)) throw new RelayError("INVALID_TIMESTAMP", "RequestTime is not Unix seconds");
+    // Signature before freshness: a caller without the token learns nothing about our clock or window.
+    const expected = await hexDigest("SHA-256", app.token + requestTime);
+    if (!safeEqual(expected, sign.toLowerCase())) throw new RelayError("BAD_SIGNATURE", "Sign does not match");
+    const skew = Math.abs(nowMs / 1000 - Number(requestTime));
+    if (skew > windowSeconds) {
+      throw new RelayError("TIMESTAMP_OUT_OF_WINDOW", `RequestTime is outside the ±${windowSeconds} s window`, {
+        skewSeconds: Math.round(skew),
+      });
     }
     return appId;
-  }
-
-  if (sign === undefined) throw new RelayError("MISSING_CREDENTIALS", "query parameter Sign is missing");
-  if (requestTime === undefined) throw new RelayError("MISSING_CREDENTIALS", "query parameter RequestTime is missing");
-  if (!/^\d{1,12}$/.test(requestTime)) throw new RelayError("INVALID_TIMESTAMP", "RequestTime is not Unix seconds");
-  // Signature before freshness: a caller without the token learns nothing about our clock or window.
-  const expected = await hexDigest("SHA-256", app.token + requestTime);
-  if (!safeEqual(expected, sign.toLowerCase())) throw new RelayError("BAD_SIGNATURE", "Sign does not match");
-  const skew = Math.abs(nowMs / 1000 - Number(requestTime));
-  if (skew > windowSeconds) {
-    throw new RelayError("TIMESTAMP_OUT_OF_WINDOW", `RequestTime is outside the ±${windowSeconds} s window`, {
-      skewSeconds: Math.round(skew),
-    });
-  }
-  return appId;
+  });
 }
