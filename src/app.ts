@@ -1,5 +1,6 @@
 import { Hono } from "hono";
 import { adminRoutes } from "./admin";
+import { consoleRoutes } from "./console/routes";
 import { type AppEnv, requestContext } from "./context";
 import { RelayError, toRelayError } from "./errors";
 import { healthReport } from "./health";
@@ -51,6 +52,8 @@ function createHonoApp(): Hono<AppEnv> {
   }
 
   app.route("/admin", adminRoutes);
+  // The console's pages are static assets (wrangler.toml [assets]); only its session lives in the Worker.
+  app.route("/console", consoleRoutes);
 
   app.notFound((c) => plainError(new RelayError("NOT_FOUND", "no such route"), c.get("requestId")));
   app.onError((thrown, c) => {
