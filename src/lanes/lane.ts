@@ -98,6 +98,7 @@ export class Lane extends DurableObject<Env> {
     return this.store.list(query).map((row) => ({
       event: row.event_id,
       type: row.type,
+      ...(row.provider !== null && { provider: row.provider }),
       state: row.state,
       attempts: row.attempts,
       createdAt: row.created_at,

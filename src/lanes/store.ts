@@ -66,7 +66,7 @@ export type DeliveryRow = {
 type SummaryRow = Pick<
   DeliveryRow,
   "event_id" | "type" | "state" | "attempts" | "last_status" | "last_at" | "next_at" | "created_at"
->;
+> & { provider: string | null };
 
 /** What the consumer hands a lane: one event, and for an operator's replay the replay's id. */
 export type LaneItem = { event: EventEnvelope; data: string; replay?: string };
@@ -346,7 +346,8 @@ export class LaneStore {
     }
     const clause = where.length > 0 ? `WHERE ${where.join(" AND ")}` : "";
     return this.exec<SummaryRow>(
-      `SELECT event_id, type, state, attempts, last_status, last_at, next_at, created_at FROM deliveries ${clause}
+      `SELECT event_id, type, envelope ->> '$.provider' AS provider, state, attempts, last_status, last_at, next_at,
+         created_at FROM deliveries ${clause}
        ORDER BY created_at DESC, event_id DESC LIMIT ?`,
       ...params,
       opts.limit,
