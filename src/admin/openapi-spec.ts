@@ -1,5 +1,6 @@
 import * as z from "zod/mini";
 import { Target, TargetInput } from "../config/target";
+import { SessionAnswer, TestEventAnswer } from "../console/schemas";
 import { Decider, DeciderInput } from "../deciders/config";
 import { DeciderAnswer } from "../deciders/verdict";
 import { CloudEvent } from "../event";
@@ -94,7 +95,7 @@ export function openApiDocument(version: string): Record<string, unknown> {
       description:
         "Targets (customer webhook endpoints), their delivery lanes' log and state, deciders (which answer before-callbacks), and dead letters of an imrelay deployment.",
     },
-    security: [{ bearer: [] }],
+    security: [{ bearer: [] }, { session: [] }],
     paths: {
       "/admin/targets": {
         get: {
@@ -158,6 +159,21 @@ export function openApiDocument(version: string): Record<string, unknown> {
           responses: {
             "200": { description: "rotated", content: json(ref("Target")) },
             "404": error("no such target"),
+            ...errors,
+          },
+        },
+      },
+      "/admin/targets/{id}/test": {
+        parameters: [idParam("id", "target id")],
+        post: {
+          summary: "Send a test event to a target",
+          description:
+            "Queues a signed `imrelay.test` CloudEvent with a fresh id for this target only, through its lane.",
+          responses: {
+            "202": { description: "queued", content: json(ref("TestEventAnswer")) },
+            "404": error("no such target"),
+            "409": error("the target is disabled"),
+            "503": error("enqueue failed"),
             ...errors,
           },
         },
@@ -340,6 +356,39 @@ export function openApiDocument(version: string): Record<string, unknown> {
           },
         },
       },
+      "/console/session": {
+        post: {
+          summary: "Sign in to the console",
+          description: "Form field `token`, from the relay's origin. Sets the 12 h `imrelay_session` cookie.",
+          security: [],
+          requestBody: {
+            required: true,
+            content: {
+              "application/x-www-form-urlencoded": {
+                schema: { type: "object", properties: { token: { type: "string" } }, required: ["token"] },
+              },
+            },
+          },
+          responses: {
+            "200": { description: "signed in", content: json(ref("ConsoleSession")) },
+            "401": error("wrong admin token"),
+            "403": error("another origin, or no ADMIN_TOKEN"),
+          },
+        },
+        get: {
+          summary: "The console session and its CSRF token",
+          security: [{ session: [] }],
+          responses: {
+            "200": { description: "signed in", content: json(ref("ConsoleSession")) },
+            "401": error("not signed in"),
+          },
+        },
+        delete: {
+          summary: "Sign out of the console",
+          security: [],
+          responses: { "204": { description: "signed out" }, "403": error("CSRF token missing or wrong") },
+        },
+      },
       "/admin/openapi.json": {
         get: { summary: "This document", responses: { "200": { description: "OpenAPI 3.1" }, ...errors } },
       },
@@ -356,7 +405,15 @@ export function openApiDocument(version: string): Record<string, unknown> {
       },
     },
     components: {
-      securitySchemes: { bearer: { type: "http", scheme: "bearer", description: "the ADMIN_TOKEN secret" } },
+      securitySchemes: {
+        bearer: { type: "http", scheme: "bearer", description: "the ADMIN_TOKEN secret" },
+        session: {
+          type: "apiKey",
+          in: "cookie",
+          name: "imrelay_session",
+          description: "The console's session; a state change also needs `x-csrf-token` and the relay's origin.",
+        },
+      },
       schemas: {
         TargetInput: schema(TargetInput),
         Target: schema(StoredTarget),
@@ -369,6 +426,8 @@ export function openApiDocument(version: string): Record<string, unknown> {
         CloudEvent: schema(CloudEvent),
         EventLog: schema(EventLog),
         DeliveryPage: schema(DeliveryPage),
+        TestEventAnswer: schema(TestEventAnswer),
+        ConsoleSession: schema(SessionAnswer),
         Error: schema(ErrorBody),
       },
     },
