@@ -6,6 +6,7 @@ import { RelayError, toRelayError } from "./errors";
 import { healthReport } from "./health";
 import { handleCallback } from "./ingress/handler";
 import { CHANNELS } from "./providers";
+import { countRefusal } from "./stats/record";
 
 /** The plain error body, for routes that are not a provider's (admin API, unknown paths). */
 function plainError(err: RelayError, requestId: string): Response {
@@ -30,7 +31,7 @@ export function createApp(): Relay {
       if (req.method === "POST") {
         const url = new URL(req.url);
         const channel = channels.get(url.pathname);
-        if (channel) return handleCallback(channel, req, url, env);
+        if (channel) return countRefusal(handleCallback(channel, req, url, env), env, ctx);
       }
       return app.fetch(req, env, ctx);
     },

@@ -2,6 +2,7 @@ import { createApp } from "./app";
 import { consumeBatch } from "./queue/consumer";
 
 export { Lane } from "./lanes/lane";
+export { Stats } from "./stats/stats";
 
 const app = createApp();
 

@@ -5,6 +5,7 @@ import { adminAuth } from "./auth";
 import { deadLetterRoutes } from "./dead-letters";
 import { deciderRoutes } from "./deciders";
 import { eventRoutes } from "./events";
+import { statsRoutes } from "./stats";
 import { targetRoutes } from "./targets";
 import { testEventRoutes } from "./test-event";
 
@@ -16,4 +17,5 @@ export const adminRoutes = new Hono<AppEnv>()
   .route("/targets", testEventRoutes)
   .route("/deciders", deciderRoutes)
   .route("/dead-letters", deadLetterRoutes)
-  .route("/events", eventRoutes);
+  .route("/events", eventRoutes)
+  .route("/stats", statsRoutes);

@@ -6,6 +6,7 @@ import { DeciderAnswer } from "../deciders/verdict";
 import { CloudEvent } from "../event";
 import { DeliveryListItem, DeliveryLog, DeliveryStateSchema, LaneStatusSchema } from "../lanes/log";
 import { DeadLetter } from "../queue/dead-letters";
+import { StatsSummary } from "../stats/schema";
 
 /**
  * The admin API's OpenAPI 3.1 document, built from the zod schemas the routes validate with. It is generated at
@@ -356,6 +357,20 @@ export function openApiDocument(version: string): Record<string, unknown> {
           },
         },
       },
+      "/admin/stats": {
+        get: {
+          summary: "The relay's counters over the last hour or day",
+          description:
+            "Accepted (by provider), delivered, retried, dead (by target), refused (by code), decider verdicts and fallbacks, with 5-minute (1h) or hourly (1d) slices.",
+          parameters: [query("window", "`1h` (default) or `1d`", { type: "string", enum: ["1h", "1d"] })],
+          responses: {
+            "200": { description: "the counts", content: json(ref("Stats")) },
+            "400": error("another window"),
+            "503": error("the counters are unavailable"),
+            ...errors,
+          },
+        },
+      },
       "/console/session": {
         post: {
           summary: "Sign in to the console",
@@ -428,6 +443,7 @@ export function openApiDocument(version: string): Record<string, unknown> {
         DeliveryPage: schema(DeliveryPage),
         TestEventAnswer: schema(TestEventAnswer),
         ConsoleSession: schema(SessionAnswer),
+        Stats: schema(z.object({ window: z.enum(["1h", "1d"]), ...StatsSummary.shape })),
         Error: schema(ErrorBody),
       },
     },

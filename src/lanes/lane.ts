@@ -9,6 +9,8 @@ import { createLogger, type Logger, logLevel } from "../log";
 import { count } from "../metrics";
 import { parseRetryAfter, retryDelay, withJitter } from "../queue/backoff";
 import { putDeadLetter } from "../queue/dead-letters";
+import { recordStats, tally } from "../stats/record";
+import type { StatEntry } from "../stats/summary";
 import { afterAttempt, allowance } from "./circuit";
 import type { DeliveryView, LaneStatus, LaneSummary, ListQuery } from "./log";
 import { type AttemptRecord, type DeliveryRow, type LaneItem, LaneStore, type Next } from "./store";
@@ -52,6 +54,8 @@ export class Lane extends DurableObject<Env> {
   private alarmAt: number | null | undefined;
   /** Set after a KV write the lane owes failed, or while its target fails its schema: wait before trying again. */
   private holdUntil = 0;
+  /** This run's outcomes for the console's counters, recorded in one call when the run ends. */
+  private outcomes: StatEntry[] = [];
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -209,6 +213,7 @@ export class Lane extends DurableObject<Env> {
       log.error("lane run failed; will retry", { reason: String(err) });
       this.holdUntil = Date.now() + INFRA_RETRY_MS;
     } finally {
+      await recordStats(this.env, this.outcomes.splice(0), log);
       await this.arm(Date.now());
     }
   }
@@ -277,6 +282,7 @@ export class Lane extends DurableObject<Env> {
     if (next.state === "delivered") {
       log.info("delivered", fields);
       counted("delivered");
+      tally(this.outcomes, "delivered", target.id);
     } else if (verdict.outcome === "gone") {
       log.warn("target answered 410 Gone; disabling it", fields);
       counted("disabled", "HTTP 410");
@@ -286,9 +292,11 @@ export class Lane extends DurableObject<Env> {
     } else if (next.state === "dead") {
       log.warn("retries exhausted; dead-lettered", { ...fields, reason: next.reason });
       counted("dead_lettered", next.reason);
+      tally(this.outcomes, "dead", target.id);
     } else {
       log.warn("delivery failed; will retry", { ...fields, reason: attemptError(result, verdict), at: next.nextAt });
       counted("retried", attemptError(result, verdict));
+      tally(this.outcomes, "retried", target.id);
     }
     return false;
   }

@@ -8,6 +8,8 @@ import { laneStub, shardOf } from "../lanes/route";
 import type { LaneItem } from "../lanes/store";
 import { createLogger, type Logger, logLevel } from "../log";
 import { count } from "../metrics";
+import { recordStats, tally } from "../stats/record";
+import type { StatEntry } from "../stats/summary";
 import { withSchemaVerdict } from "../validate/schema";
 import { putDeadLetter } from "./dead-letters";
 import { QueueMessage } from "./message";
@@ -49,6 +51,8 @@ async function consumeEvents(batch: MessageBatch<unknown>, env: Env, log: Logger
   const byId = new Map(targets.map((t) => [t.id, t]));
 
   const calls = new Map<string, LaneCall>();
+  /** The console's counts for this batch, recorded in one call at the end. */
+  const stats: StatEntry[] = [];
   /** The lanes each message went to: it is acked once they all have it. */
   const routed: { msg: Message<unknown>; lanes: string[] }[] = [];
   let budget = Math.max(1, cfg.subrequestBudget - operations);
@@ -58,6 +62,7 @@ async function consumeEvents(batch: MessageBatch<unknown>, env: Env, log: Logger
     let routes: { target: TargetWithId; item: LaneItem }[];
     if (body.kind === "event") {
       const event = checked(env, body.event, body.data, log);
+      if (msg.attempts === 1) countAccepted(stats, event);
       routes = targets.filter((t) => wants(t, event)).map((target) => ({ target, item: { event, data: body.data } }));
       if (routes.length === 0) {
         log.info("no target matches", { eventId: body.event.id, type: body.event.type });
@@ -122,6 +127,15 @@ async function consumeEvents(batch: MessageBatch<unknown>, env: Env, log: Logger
     if (lanes.some((key) => failed.has(key))) msg.retry({ delaySeconds: INFRA_RETRY_SECONDS });
     else msg.ack();
   }
+  await recordStats(env, stats, log);
+}
+
+/** An event's first read: accepted, by provider, and the decider's verdict when one decided it. */
+function countAccepted(stats: StatEntry[], event: EventEnvelope): void {
+  tally(stats, "accepted", event.provider);
+  if (event.decision === undefined) return;
+  if (event.decidedby === "fallback") tally(stats, "fallback", event.decision);
+  else tally(stats, "verdict", `${event.decidedby ?? "?"}:${event.decision}`);
 }
 
 /** The event with its `schemavalid` verdict, which the ingress leaves to the consumer for after-callbacks. */
