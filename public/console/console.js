@@ -160,96 +160,103 @@ async function deliveriesSince(targets, sinceMs, query = "") {
   return pages.flat();
 }
 
-function outcomes(rows) {
-  return {
-    accepted: new Set(rows.map((r) => r.event)).size,
-    delivered: rows.filter((r) => r.state === "delivered").length,
-    retried: rows.filter((r) => r.attempts > 1 || (r.state === "pending" && r.attempts > 0)).length,
-    pending: rows.filter((r) => r.state === "pending").length,
-    dead: rows.filter((r) => r.state === "dead").length,
-  };
-}
+const sum = (counts) => Object.values(counts ?? {}).reduce((n, v) => n + v, 0);
 
-/** 24 hourly bars of delivered (green) over dead (red), by each delivery's last attempt. */
-function chart(rows, nowMs) {
-  const buckets = Array.from({ length: 24 }, () => ({ delivered: 0, dead: 0 }));
-  for (const r of rows) {
-    if (!r.lastAttemptAt || (r.state !== "delivered" && r.state !== "dead")) continue;
-    const age = Math.floor((nowMs - Date.parse(r.lastAttemptAt)) / HOUR);
-    const bucket = buckets[23 - age];
-    if (bucket) bucket[r.state]++;
-  }
-  const max = Math.max(1, ...buckets.map((b) => b.delivered + b.dead));
+/** Stacked bars per slice of a /admin/stats series: delivered (green), dead (red), refused (amber). */
+function chart(series, label) {
+  const keys = [
+    ["delivered", "#1b7a3a"],
+    ["dead", "#b3261e"],
+    ["refused", "#c98a00"],
+  ];
+  const max = Math.max(1, ...series.map((b) => b.delivered + b.dead + b.refused));
   const ns = "http://www.w3.org/2000/svg";
-  const svg = document.createElementNS(ns, "svg");
-  svg.setAttribute("viewBox", "0 0 480 120");
-  svg.setAttribute("class", "chart");
+  const el = (tag, attrs) => {
+    const node = document.createElementNS(ns, tag);
+    for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
+    return node;
+  };
   // Bars stretch with the page's width; nothing in the chart has a shape that stretching would distort.
-  svg.setAttribute("preserveAspectRatio", "none");
-  svg.setAttribute("role", "img");
-  const total = buckets.reduce((n, b) => n + b.delivered + b.dead, 0);
-  svg.setAttribute("aria-label", `Deliveries per hour over the last 24 hours: ${total} finished`);
-  buckets.forEach((b, i) => {
+  const svg = el("svg", { viewBox: "0 0 480 120", class: "chart", preserveAspectRatio: "none", role: "img" });
+  const totals = keys.map(([key]) => `${series.reduce((n, b) => n + b[key], 0)} ${key}`).join(", ");
+  svg.setAttribute("aria-label", `${label}: ${totals}`);
+  const width = 480 / series.length;
+  series.forEach((b, i) => {
     let y = 110;
-    for (const [key, color] of [
-      ["delivered", "#1b7a3a"],
-      ["dead", "#b3261e"],
-    ]) {
+    for (const [key, fill] of keys) {
       const height = (b[key] / max) * 100;
       if (height === 0) continue;
       y -= height;
-      const rect = document.createElementNS(ns, "rect");
-      for (const [k, v] of Object.entries({ x: 4 + i * 19.8, y, width: 15, height, fill: color }))
-        rect.setAttribute(k, v);
-      const title = document.createElementNS(ns, "title");
-      title.textContent = `${23 - i} h ago: ${b[key]} ${key}`;
+      const rect = el("rect", { x: i * width + width * 0.1, y, width: width * 0.8, height, fill });
+      const title = el("title", {});
+      title.textContent = `${new Date(b.at).toLocaleTimeString()}: ${b[key]} ${key}`;
       rect.append(title);
       svg.append(rect);
     }
   });
-  const axis = document.createElementNS(ns, "line");
-  for (const [k, v] of Object.entries({ x1: 0, y1: 110.5, x2: 480, y2: 110.5, stroke: "#b9c0ca" }))
-    axis.setAttribute(k, v);
-  svg.append(axis);
+  svg.append(el("line", { x1: 0, y1: 110.5, x2: 480, y2: 110.5, stroke: "#b9c0ca" }));
   return svg;
 }
 
-async function overviewPage() {
-  const { items: targets } = await api("GET", "/admin/targets");
-  const nowMs = Date.now();
-  const day = await deliveriesSince(targets, nowMs - 24 * HOUR);
-  const hour = day.filter((r) => r.lastAttemptAt && Date.parse(r.lastAttemptAt) >= nowMs - HOUR);
-  const dead = await api("GET", "/admin/dead-letters?limit=1000");
-  const tiles = (label, o) =>
+function tiles(label, totals) {
+  const figures = {
+    accepted: sum(totals.accepted),
+    delivered: sum(totals.delivered),
+    retried: sum(totals.retried),
+    dead: sum(totals.dead),
+    refused: sum(totals.refused),
+  };
+  return h(
+    "section",
+    { "aria-label": label },
+    h("h2", {}, label),
     h(
-      "section",
-      { "aria-label": label },
-      h("h2", {}, label),
-      h(
-        "div",
-        { class: "tiles" },
-        Object.entries(o).map(([k, v]) => h("div", { class: "tile" }, h("b", {}, v), k)),
-      ),
-    );
+      "div",
+      { class: "tiles" },
+      Object.entries(figures).map(([k, v]) => h("div", { class: "tile" }, h("b", {}, v), k)),
+    ),
+  );
+}
+
+async function overviewPage() {
+  const [hour, day, dead] = await Promise.all([
+    api("GET", "/admin/stats?window=1h"),
+    api("GET", "/admin/stats?window=1d"),
+    api("GET", "/admin/dead-letters?limit=1000"),
+  ]);
+  const reasons = [...new Set([...Object.keys(hour.totals.refused), ...Object.keys(day.totals.refused)])].sort();
   return [
     h("h1", {}, "Overview"),
-    tiles("Last hour", outcomes(hour)),
-    tiles("Last day", outcomes(day)),
-    h("h2", {}, "Deliveries per hour"),
-    chart(day, nowMs),
+    tiles("Last hour", hour.totals),
+    tiles("Last day", day.totals),
+    h("h2", {}, "Per hour, last 24 h"),
+    chart(day.series, "Per hour over the last 24 hours"),
     h("div", { class: "axis muted", "aria-hidden": "true" }, h("span", {}, "24 h ago"), h("span", {}, "now")),
     h(
       "p",
       { class: "muted" },
-      "Green: delivered. Red: dead. ",
+      "Green: delivered. Red: dead. Amber: refused. ",
       h("a", { href: "#/dead-letters" }, `${dead.items.length}${dead.cursor ? "+" : ""} dead letter(s)`),
       " wait for a replay.",
+    ),
+    h("h2", {}, "Refused by reason"),
+    table(
+      ["Reason", "Last hour", "Last day"],
+      reasons.map((r) =>
+        h(
+          "tr",
+          {},
+          h("th", { scope: "row" }, r),
+          h("td", {}, hour.totals.refused[r] ?? 0),
+          h("td", {}, day.totals.refused[r] ?? 0),
+        ),
+      ),
     ),
     h(
       "p",
       { class: "muted" },
-      "Figures come from the targets' delivery logs (up to 1000 deliveries per target). Refusals at ingress are " +
-        "counted by the METRICS binding (Analytics Engine), which the console cannot read.",
+      "Accepted: events taken from the queue. Retried: failed attempts that will be tried again. Counted by the " +
+        "relay itself (the Stats Durable Object) since it runs this version.",
     ),
   ];
 }
@@ -260,14 +267,18 @@ async function targetsPage(params) {
   const details = await Promise.all(
     targets.map((t) => api("GET", `/admin/targets/${encodeURIComponent(t.id)}`).catch(() => t)),
   );
-  const recent = await deliveriesSince(targets, nowMs - 24 * HOUR);
+  const [recent, hourStats] = await Promise.all([
+    deliveriesSince(targets, nowMs - 24 * HOUR),
+    api("GET", "/admin/stats?window=1h"),
+  ]);
   const rows = details.map((t) => {
     const mine = recent.filter((r) => r.target === t.id);
     const lastOk = mine.find((r) => r.state === "delivered")?.lastAttemptAt;
     const lastBad = mine.find((r) => r.state === "dead" || (r.lastStatus ?? 0) >= 300 || r.attempts > 1);
-    const hour = mine.filter((r) => r.lastAttemptAt && Date.parse(r.lastAttemptAt) >= nowMs - HOUR);
-    const done = hour.filter((r) => r.state === "delivered").length;
-    const rate = hour.length ? `${Math.round((done / hour.length) * 100)} %` : "—";
+    // Attempts in the last hour: delivered, retried (failed, tried again) and dead (failed for the last time).
+    const ok = hourStats.totals.delivered[t.id] ?? 0;
+    const tried = ok + (hourStats.totals.retried[t.id] ?? 0) + (hourStats.totals.dead[t.id] ?? 0);
+    const rate = tried ? `${Math.round((ok / tried) * 100)} % of ${tried}` : "—";
     const toggle = t.enabled ? "Disable" : "Enable";
     return h(
       "tr",
@@ -711,7 +722,14 @@ async function deadLettersPage(params) {
 }
 
 async function decidersPage() {
-  const { items, invalid } = await api("GET", "/admin/deciders");
+  const [{ items, invalid }, hour] = await Promise.all([
+    api("GET", "/admin/deciders"),
+    api("GET", "/admin/stats?window=1h"),
+  ]);
+  const fallbacks =
+    Object.entries(hour.totals.fallback)
+      .map(([verdict, n]) => `${verdict} ${n}`)
+      .join(", ") || "none";
   return [
     h("h1", {}, "Deciders"),
     table(
@@ -730,11 +748,15 @@ async function decidersPage() {
       ),
     ),
     invalid?.length ? h("p", { class: "error" }, `Stored but failing their schema: ${invalid.join(", ")}`) : null,
-    h(
-      "p",
-      { class: "muted" },
-      "Verdict counts and fallbacks are counted by the METRICS binding (Analytics Engine), which the console cannot read.",
+    h("h2", {}, "Verdicts in the last hour"),
+    table(
+      ["Decider", "Verdict", "Callbacks"],
+      Object.entries(hour.totals.verdict).map(([key, n]) => {
+        const at = key.lastIndexOf(":");
+        return h("tr", {}, h("td", {}, key.slice(0, at)), h("td", {}, key.slice(at + 1)), h("td", {}, n));
+      }),
     ),
+    h("p", {}, `Fallbacks in the last hour (a decider timed out, failed or answered no verdict): ${fallbacks}.`),
   ];
 }
 
