@@ -591,7 +591,7 @@ async function recentEvents(params) {
     location.hash = `#/events?${q}`;
   });
   const { items: targets } = await api("GET", "/admin/targets");
-  const stateFilter = params.get("state") ? `&state=${params.get("state")}` : "";
+  const stateFilter = params.get("state") ? `&state=${encodeURIComponent(params.get("state"))}` : "";
   const rows = (await deliveriesSince(targets, Date.now() - 24 * HOUR, stateFilter))
     .filter((r) => !params.get("provider") || r.provider === params.get("provider"))
     .filter((r) => !params.get("type") || r.type.includes(params.get("type")))
