@@ -410,7 +410,8 @@ function targetForm(current) {
     try {
       const saved = await api("PUT", `/admin/targets/${encodeURIComponent(id)}`, body);
       await render();
-      if (saved.secret) showSecret(id, saved.secret);
+      // A created target's answer carries its new secret in full; every other answer masks it.
+      if (saved.secret && !saved.secret.startsWith("whsec_****")) showSecret(id, saved.secret, false);
       else say(`Saved ${id}.`);
     } catch (err) {
       if (err.status !== 401) say(err.message, "error");
@@ -453,18 +454,17 @@ async function setEnabled(t, enabled) {
 
 async function rotate(id) {
   const { secret } = await api("POST", `/admin/targets/${encodeURIComponent(id)}/rotate-secret`);
-  showSecret(id, secret);
+  showSecret(id, secret, true);
 }
 
-function showSecret(id, secret) {
-  say("");
+function showSecret(id, secret, rotated) {
   const box = document.getElementById("status");
   box.hidden = false;
   box.className = "notice";
   box.replaceChildren(
-    `New signing secret of ${id}, shown only now: `,
+    `${rotated ? "New signing" : "Signing"} secret of ${id}, shown only now: `,
     h("code", {}, secret),
-    ". The previous secret keeps signing until it expires.",
+    rotated ? ". The previous secret keeps signing for 24 h." : ". Give it to the receiver to verify signatures.",
   );
 }
 
