@@ -53,8 +53,6 @@ function createHonoApp(): Hono<AppEnv> {
   }
 
   app.route("/admin", adminRoutes);
-  // A person who opens the relay's address finds the console rather than a JSON 404.
-  app.get("/", (c) => c.redirect("/console/", 302));
   // The console's pages are static assets (wrangler.toml [assets]); only its session lives in the Worker.
   app.route("/console", consoleRoutes);
 

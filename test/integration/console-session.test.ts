@@ -57,12 +57,6 @@ afterEach(() => {
 });
 
 describe("console sign-in", () => {
-  it("sends GET / to the console", async () => {
-    const res = await relayWithFakeQueue().fetch(new Request(`${RELAY_ORIGIN}/`));
-    expect(res.status).toBe(302);
-    expect(res.headers.get("location")).toBe("/console/");
-  });
-
   it("sets an HttpOnly, SameSite=Strict, Secure, 12-hour session cookie that does not contain the token", async () => {
     const relay = relayWithFakeQueue();
     const res = await signIn(relay, ADMIN_TOKEN);
