@@ -10,7 +10,7 @@
 // (target, decider, receiver, word filter, relay) also on Ctrl-C.
 //
 // Usage: npm run demo [-- --url <base>] [--tencent <appId[:token]>] [--netease <appKey:secret>]
-//                      [--admin-token <token>] [--timeout <s>] [--concurrency <n>]
+//                      [--admin-token <token>] [--timeout <s>] [--concurrency <n>] [--keep]
 import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { createServer } from "node:http";
@@ -42,6 +42,8 @@ Tencent and a NetEase message of each).
   --admin-token <token>     admin bearer token (default: ADMIN_TOKEN)
   --timeout <seconds>       how long to wait for the deliveries once the relay is up (default 60)
   --concurrency <n>         callbacks in flight at once (default 8)
+  --keep                    leave the demo's target and its delivery log on a relay that keeps running, to look
+                            at in the console (/console); its receiver stops with the demo
 
 Secrets default to .dev.vars, or .dev.vars.example when there is no .dev.vars.`;
 
@@ -363,6 +365,7 @@ async function main() {
         "admin-token": { type: "string" },
         timeout: { type: "string", default: "60" },
         concurrency: { type: "string", default: "8" },
+        keep: { type: "boolean", default: false },
         help: { type: "boolean", short: "h" },
       },
     }));
@@ -435,6 +438,8 @@ async function main() {
     }
   }
   state.base = base;
+  // Only a relay that outlives the demo can show what it kept.
+  state.keepTarget = flags.keep && !state.relay;
   state.adminToken = secrets.adminToken;
   say(`relay     ${relayNote}`);
   const report = await health(base, 5_000);
@@ -758,6 +763,10 @@ async function main() {
       ),
     );
   else say(c.red(c.bold("✗ the demo did not complete: see above")));
+  if (state.keepTarget)
+    say(
+      `kept the target "${TARGET_ID}": open ${base}/console, sign in with the admin token, and see every event and delivery (its receiver has stopped; delete the target there or with DELETE /admin/targets/${TARGET_ID})`,
+    );
   return success ? 0 : 1;
 }
 
@@ -772,6 +781,7 @@ const state = {
   base: undefined,
   adminToken: undefined,
   targetRegistered: false,
+  keepTarget: false,
   wordFilter: undefined,
   deciderRegistered: false,
 };
@@ -791,7 +801,7 @@ function cleanup() {
         console.error(c.yellow(`could not delete the decider "${DECIDER_ID}": ${err.message}`));
       }
     }
-    if (state.targetRegistered) {
+    if (state.targetRegistered && !state.keepTarget) {
       try {
         const res = await adminCall(state.base, state.adminToken, "DELETE", `/targets/${TARGET_ID}`);
         if (res.status !== 204 && res.status !== 404)

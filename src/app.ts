@@ -1,10 +1,12 @@
 import { Hono } from "hono";
 import { adminRoutes } from "./admin";
+import { consoleRoutes } from "./console/routes";
 import { type AppEnv, requestContext } from "./context";
 import { RelayError, toRelayError } from "./errors";
 import { healthReport } from "./health";
 import { handleCallback } from "./ingress/handler";
 import { CHANNELS } from "./providers";
+import { countRefusal } from "./stats/record";
 
 /** The plain error body, for routes that are not a provider's (admin API, unknown paths). */
 function plainError(err: RelayError, requestId: string): Response {
@@ -29,7 +31,7 @@ export function createApp(): Relay {
       if (req.method === "POST") {
         const url = new URL(req.url);
         const channel = channels.get(url.pathname);
-        if (channel) return handleCallback(channel, req, url, env);
+        if (channel) return countRefusal(handleCallback(channel, req, url, env), env, ctx);
       }
       return app.fetch(req, env, ctx);
     },
@@ -51,6 +53,8 @@ function createHonoApp(): Hono<AppEnv> {
   }
 
   app.route("/admin", adminRoutes);
+  // The console's pages are static assets (wrangler.toml [assets]); only its session lives in the Worker.
+  app.route("/console", consoleRoutes);
 
   app.notFound((c) => plainError(new RelayError("NOT_FOUND", "no such route"), c.get("requestId")));
   app.onError((thrown, c) => {

@@ -23,6 +23,8 @@ export const ERRORS = {
   // a 403 as delivered (NetEase 抄送 takes only 200 and 500), so a genuine callback from a range missing from
   // allowIps fails visibly at the provider instead of being lost.
   IP_NOT_ALLOWED: { status: 403, num: 40302 },
+  // A console request signed in by cookie but without its CSRF token, or from another origin.
+  CSRF_REFUSED: { status: 403, num: 40303 },
   NOT_FOUND: { status: 404, num: 40401 },
   METHOD_NOT_ALLOWED: { status: 405, num: 40501 },
   CONFLICT: { status: 409, num: 40901 },

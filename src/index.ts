@@ -3,6 +3,7 @@ import { consumeBatch } from "./queue/consumer";
 
 export { Lane } from "./lanes/lane";
 export { Outbox } from "./outbox/outbox";
+export { Stats } from "./stats/stats";
 
 const app = createApp();
 

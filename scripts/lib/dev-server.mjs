@@ -1,7 +1,7 @@
 // Starts the relay (or another Worker) under `wrangler dev` for scripts and tests that run in Node: the demo,
 // the benchmarks, the soak and the end-to-end suite. Everything binds to 127.0.0.1.
 import { spawn } from "node:child_process";
-import { copyFile, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { copyFile, cp, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -112,6 +112,8 @@ export async function startDevServer(opts = {}) {
     } else {
       await copyFile(config, join(dir, "wrangler.toml"));
     }
+    // The config's [assets] directory (the console) is relative to it, so the copy needs its own.
+    await cp(join(ROOT, "public"), join(dir, "public"), { recursive: true });
   } catch (err) {
     await fail(err.message);
   }

@@ -1,10 +1,12 @@
 import * as z from "zod/mini";
 import { Target, TargetInput } from "../config/target";
+import { SessionAnswer, TestEventAnswer } from "../console/schemas";
 import { Decider, DeciderInput } from "../deciders/config";
 import { DeciderAnswer } from "../deciders/verdict";
 import { CloudEvent } from "../event";
 import { DeliveryListItem, DeliveryLog, DeliveryStateSchema, LaneStatusSchema } from "../lanes/log";
 import { DeadLetter } from "../queue/dead-letters";
+import { StatsSummary } from "../stats/schema";
 
 /**
  * The admin API's OpenAPI 3.1 document, built from the zod schemas the routes validate with. It is generated at
@@ -95,7 +97,7 @@ export function openApiDocument(version: string): Record<string, unknown> {
       description:
         "Targets (customer webhook endpoints), their delivery lanes' log and state, deciders (which answer before-callbacks), and dead letters of an imrelay deployment.",
     },
-    security: [{ bearer: [] }],
+    security: [{ bearer: [] }, { session: [] }],
     paths: {
       "/admin/targets": {
         get: {
@@ -168,6 +170,21 @@ export function openApiDocument(version: string): Record<string, unknown> {
           responses: {
             "200": { description: "rotated", content: json(ref("Target")) },
             ...targetId,
+            ...errors,
+          },
+        },
+      },
+      "/admin/targets/{id}/test": {
+        parameters: [idParam("id", "target id")],
+        post: {
+          operationId: "sendTestEvent",
+          summary: "Send a test event to a target",
+          description:
+            "Queues a signed `imrelay.test` CloudEvent with a fresh id for this target only, through its lane.",
+          responses: {
+            "202": { description: "queued", content: json(ref("TestEventAnswer")) },
+            "404": error("no such target"),
+            "409": error("the target is disabled"),
             ...errors,
           },
         },
@@ -365,6 +382,56 @@ export function openApiDocument(version: string): Record<string, unknown> {
           },
         },
       },
+      "/admin/stats": {
+        get: {
+          operationId: "getStats",
+          summary: "The relay's counters over the last hour or day",
+          description:
+            "Accepted (by provider), delivered, retried, dead (by target), refused (by code), decider verdicts and fallbacks, with 5-minute (1h) or hourly (1d) slices.",
+          parameters: [query("window", "`1h` (default) or `1d`", { type: "string", enum: ["1h", "1d"] })],
+          responses: {
+            "200": { description: "the counts", content: json(ref("Stats")) },
+            "400": error("another window"),
+            ...errors,
+          },
+        },
+      },
+      "/console/session": {
+        post: {
+          operationId: "createConsoleSession",
+          summary: "Sign in to the console",
+          description: "Form field `token`, from the relay's origin. Sets the 12 h `imrelay_session` cookie.",
+          security: [],
+          requestBody: {
+            required: true,
+            content: {
+              "application/x-www-form-urlencoded": {
+                schema: { type: "object", properties: { token: { type: "string" } }, required: ["token"] },
+              },
+            },
+          },
+          responses: {
+            "200": { description: "signed in", content: json(ref("ConsoleSession")) },
+            "401": error("wrong admin token"),
+            "403": error("another origin, or no ADMIN_TOKEN"),
+          },
+        },
+        get: {
+          operationId: "getConsoleSession",
+          summary: "The console session and its CSRF token",
+          security: [{ session: [] }],
+          responses: {
+            "200": { description: "signed in", content: json(ref("ConsoleSession")) },
+            "401": error("not signed in"),
+          },
+        },
+        delete: {
+          operationId: "deleteConsoleSession",
+          summary: "Sign out of the console",
+          security: [],
+          responses: { "204": { description: "signed out" }, "403": error("CSRF token missing or wrong") },
+        },
+      },
       "/admin/openapi.json": {
         get: {
           operationId: "getOpenApiDocument",
@@ -397,7 +464,15 @@ export function openApiDocument(version: string): Record<string, unknown> {
       },
     },
     components: {
-      securitySchemes: { bearer: { type: "http", scheme: "bearer", description: "the ADMIN_TOKEN secret" } },
+      securitySchemes: {
+        bearer: { type: "http", scheme: "bearer", description: "the ADMIN_TOKEN secret" },
+        session: {
+          type: "apiKey",
+          in: "cookie",
+          name: "imrelay_session",
+          description: "The console's session; a state change also needs `x-csrf-token` and the relay's origin.",
+        },
+      },
       schemas: {
         TargetInput: schema(TargetInput),
         Target: schema(StoredTarget),
@@ -410,6 +485,9 @@ export function openApiDocument(version: string): Record<string, unknown> {
         CloudEvent: schema(CloudEvent),
         EventLog: schema(EventLog),
         DeliveryPage: schema(DeliveryPage),
+        TestEventAnswer: schema(TestEventAnswer),
+        ConsoleSession: schema(SessionAnswer),
+        Stats: schema(z.object({ window: z.enum(["1h", "1d"]), ...StatsSummary.shape })),
         Error: schema(ErrorBody),
       },
     },

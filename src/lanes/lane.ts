@@ -9,6 +9,8 @@ import { createLogger, type Logger, logSettings } from "../log";
 import { count } from "../metrics";
 import { parseRetryAfter, retryDelay, withJitter } from "../queue/backoff";
 import { deadLetterId, putDeadLetter } from "../queue/dead-letters";
+import { recordStats, tally } from "../stats/record";
+import type { StatEntry } from "../stats/summary";
 import { afterAttempt, allowance } from "./circuit";
 import type { DeliveryView, LaneStatus, LaneSummary, ListQuery } from "./log";
 import { type AttemptRecord, type DeliveryRow, type LaneItem, LaneStore, type Next } from "./store";
@@ -52,6 +54,8 @@ export class Lane extends DurableObject<Env> {
   private alarmAt: number | null | undefined;
   /** Set after a KV write the lane owes failed, or while its target fails its schema: wait before trying again. */
   private holdUntil = 0;
+  /** This run's outcomes for the console's counters, recorded in one call when the run ends. */
+  private outcomes: StatEntry[] = [];
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -100,6 +104,7 @@ export class Lane extends DurableObject<Env> {
     return this.store.list(query).map((row) => ({
       event: row.event_id,
       type: row.type,
+      ...(row.provider !== null && { provider: row.provider }),
       state: row.state,
       attempts: row.attempts,
       createdAt: row.created_at,
@@ -211,6 +216,7 @@ export class Lane extends DurableObject<Env> {
       log.error("lane run failed; will retry", { reason: String(err) });
       this.holdUntil = Date.now() + INFRA_RETRY_MS;
     } finally {
+      await recordStats(this.env, this.outcomes.splice(0), log);
       await this.arm(Date.now());
     }
   }
@@ -280,6 +286,7 @@ export class Lane extends DurableObject<Env> {
     if (next.state === "delivered") {
       log.info("delivered", fields);
       counted("delivered");
+      tally(this.outcomes, "delivered", target.id);
     } else if (verdict.outcome === "gone") {
       log.warn("target answered 410 Gone; disabling it", {
         ...fields,
@@ -296,9 +303,11 @@ export class Lane extends DurableObject<Env> {
         deadLetter: laneDeadLetterId(target.id, at, event.id),
       });
       counted("dead_lettered", next.reason);
+      tally(this.outcomes, "dead", target.id);
     } else {
       log.warn("delivery failed; will retry", { ...fields, reason: attemptError(result, verdict), at: next.nextAt });
       counted("retried", attemptError(result, verdict));
+      tally(this.outcomes, "retried", target.id);
     }
     return false;
   }

@@ -32,6 +32,8 @@ export const DeliveryLog = z.object({
 export const DeliveryListItem = z.object({
   event: z.string(),
   type: z.string(),
+  /** Kept while the lane keeps the event's payload (the console filters by it). */
+  provider: z.optional(z.string()),
   state: DeliveryStateSchema,
   attempts: z.int(),
   lastStatus: z.optional(z.int()),

@@ -97,7 +97,7 @@ export type LoggedRow = DeliveryRow & { blocked_by: string | null };
 type SummaryRow = Pick<
   DeliveryRow,
   "event_id" | "type" | "state" | "attempts" | "last_status" | "last_at" | "next_at" | "created_at"
-> & { blocked_by: string | null };
+> & { blocked_by: string | null; provider: string | null };
 
 /**
  * What the consumer hands a lane: one event, and for an operator's replay the replay's id. For ordered delivery:
@@ -467,7 +467,8 @@ export class LaneStore {
     }
     const clause = where.length > 0 ? `WHERE ${where.join(" AND ")}` : "";
     return this.exec<SummaryRow>(
-      `SELECT event_id, type, state, attempts, last_status, last_at, next_at, created_at, ${BLOCKED_BY}
+      `SELECT event_id, type, envelope ->> '$.provider' AS provider, state, attempts, last_status, last_at, next_at,
+         created_at, ${BLOCKED_BY}
        FROM deliveries d ${clause} ORDER BY created_at DESC, event_id DESC LIMIT ?`,
       ...params,
       opts.limit,

@@ -8,6 +8,8 @@ import { laneStub, shardFor } from "../lanes/route";
 import type { LaneItem } from "../lanes/store";
 import { createLogger, type Logger, logSettings } from "../log";
 import { count } from "../metrics";
+import { recordStats, tally } from "../stats/record";
+import type { StatEntry } from "../stats/summary";
 import { withSchemaVerdict } from "../validate/schema";
 import { putDeadLetter } from "./dead-letters";
 import { prepare } from "./prepare";
@@ -48,11 +50,14 @@ async function consumeEvents(batch: MessageBatch<unknown>, env: Env, log: Logger
   const byId = new Map(targets.map((t) => [t.id, t]));
 
   const calls = new Map<string, LaneCall>();
+  /** The console's counts for this batch, recorded in one call at the end. */
+  const stats: StatEntry[] = [];
   /** The lanes each message went to: it is acked once they all have it; then its R2 body (if any) is deleted. */
   const routed: { msg: Message<unknown>; lanes: string[]; body?: string }[] = [];
   /** R2 bodies of messages acked without a lane call. */
   const done: string[] = [];
-  const reader = new MessageReader(env, log, Math.max(1, cfg.subrequestBudget - operations));
+  // One subrequest is kept for the batch's stats.
+  const reader = new MessageReader(env, log, Math.max(1, cfg.subrequestBudget - operations - 1));
   for (const msg of batch.messages) {
     const read = await reader.read(msg, calls.size > 0);
     if (!read) continue;
@@ -60,6 +65,7 @@ async function consumeEvents(batch: MessageBatch<unknown>, env: Env, log: Logger
     let routes: { target: TargetWithId; item: LaneItem }[];
     if (body.kind === "event") {
       const { event, order } = checked(env, body.event, body.data, log);
+      if (msg.attempts === 1) countAccepted(stats, event);
       const item: LaneItem = { event, data: body.data, order, acked: msg.timestamp.getTime() };
       routes = targets.filter((t) => wants(t, event)).map((target) => ({ target, item }));
       if (routes.length === 0) {
@@ -134,6 +140,15 @@ async function consumeEvents(batch: MessageBatch<unknown>, env: Env, log: Logger
     }
   }
   await reader.forget(done);
+  await recordStats(env, stats, log);
+}
+
+/** An event's first read: accepted, by provider, and the decider's verdict when one decided it. */
+function countAccepted(stats: StatEntry[], event: EventEnvelope): void {
+  tally(stats, "accepted", event.provider);
+  if (event.decision === undefined) return;
+  if (event.decidedby === "fallback") tally(stats, "fallback", event.decision);
+  else tally(stats, "verdict", `${event.decidedby ?? "?"}:${event.decision}`);
 }
 
 /** The event as its lanes get it (see prepare.ts), logging and counting a schema failure. */

@@ -254,6 +254,7 @@ describe("delivery log: GET /admin/targets/:id/deliveries", () => {
       {
         event: untried.id,
         type: "im.message.sent",
+        provider: "tencent",
         state: "pending",
         attempts: 0,
         nextAttemptAt: new Date(later).toISOString(),
@@ -261,6 +262,7 @@ describe("delivery log: GET /admin/targets/:id/deliveries", () => {
       {
         event: newer.id,
         type: "im.group.created",
+        provider: "tencent",
         state: "pending",
         attempts: 1,
         lastStatus: 500,
@@ -270,6 +272,7 @@ describe("delivery log: GET /admin/targets/:id/deliveries", () => {
       {
         event: older.id,
         type: "im.message.sent",
+        provider: "tencent",
         state: "delivered",
         attempts: 1,
         lastStatus: 200,
