@@ -1,7 +1,7 @@
-import { Hono } from "hono";
+import { Hono } from "hono/tiny";
 import { adminRoutes } from "./admin";
 import { consoleRoutes } from "./console/routes";
-import { type AppEnv, requestContext } from "./context";
+import { type AppEnv, exactPaths, requestContext } from "./context";
 import { RelayError, toRelayError } from "./errors";
 import { healthReport } from "./health";
 import { handleCallback } from "./ingress/handler";
@@ -41,6 +41,8 @@ export function createApp(): Relay {
 function createHonoApp(): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   app.use(requestContext());
+  // The admin API checks its token first, so an unauthenticated caller cannot map its paths.
+  app.use(exactPaths((path) => !path.startsWith("/admin")));
 
   // 503 while the configuration has problems: a deploy check or monitor sees them before a provider does.
   app.get("/healthz", (c) => {

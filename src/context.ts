@@ -26,3 +26,15 @@ export function requestContext(): MiddlewareHandler<AppEnv> {
     c.res.headers.set("x-request-id", requestId);
   };
 }
+
+/**
+ * A trailing slash names no route here (`/healthz/` is a 404). The small router (hono/tiny, a third of the
+ * default's bundle) would match it to the route without one, so this keeps paths exact where `applies` says.
+ */
+export function exactPaths(applies: (path: string) => boolean = () => true): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const path = c.req.path;
+    if (path.length > 1 && path.endsWith("/") && applies(path)) return c.notFound();
+    await next();
+  };
+}

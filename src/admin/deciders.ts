@@ -1,4 +1,4 @@
-import { Hono } from "hono";
+import { Hono } from "hono/tiny";
 import type { AppEnv } from "../context";
 import { DeciderId, DeciderInput } from "../deciders/config";
 import { deleteDecider, getDecider, listDeciders, putDecider, readDecider } from "../deciders/store";

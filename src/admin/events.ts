@@ -1,4 +1,4 @@
-import { Hono } from "hono";
+import { Hono } from "hono/tiny";
 import { listTargets } from "../config/store";
 import type { AppEnv } from "../context";
 import { mapLimit } from "../delivery/attempt";

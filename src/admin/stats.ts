@@ -1,4 +1,4 @@
-import { Hono } from "hono";
+import { Hono } from "hono/tiny";
 import type { AppEnv } from "../context";
 import { RelayError } from "../errors";
 import { statsStub } from "../stats/record";

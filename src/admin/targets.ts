@@ -1,4 +1,4 @@
-import { Hono } from "hono";
+import { Hono } from "hono/tiny";
 import * as z from "zod/mini";
 import { deleteTarget, getTarget, listTargets, putTarget, readTarget } from "../config/store";
 import { type Target, TargetId, TargetInput } from "../config/target";

@@ -1,4 +1,4 @@
-import { Hono } from "hono";
+import { Hono } from "hono/tiny";
 import { getTarget } from "../config/store";
 import { TargetId } from "../config/target";
 import type { TestEventAnswer } from "../console/schemas";

@@ -1,4 +1,4 @@
-import { Hono } from "hono";
+import { Hono } from "hono/tiny";
 import { adminToken, isAdminToken } from "../admin/auth";
 import type { AppEnv } from "../context";
 import { RelayError } from "../errors";

@@ -667,3 +667,22 @@ describe("admin API: secrets", () => {
     }
   });
 });
+
+describe("admin API: paths", () => {
+  it("serves the OpenAPI document from the static assets, behind the token", async () => {
+    const admin = adminClient();
+    const res = await admin.call("GET", "/admin/openapi.json");
+    expect(res.status).toBe(200);
+    const doc = (await res.json()) as { openapi: string; paths: Record<string, unknown> };
+    expect(doc.openapi).toBe("3.1.0");
+    expect(doc.paths).toHaveProperty("/admin/deciders/{id}");
+    expect((await admin.call("GET", "/admin/openapi.json", { authorization: null })).status).toBe(401);
+  });
+
+  it("answers a trailing slash with 404, after the token check: a path names one route", async () => {
+    const admin = adminClient();
+    expect((await admin.call("GET", "/admin/targets/")).status).toBe(404);
+    expect((await admin.call("GET", "/admin/targets/", { authorization: null })).status).toBe(401);
+    expect((await admin.call("GET", "/admin/targets")).status).toBe(200);
+  });
+});

@@ -156,7 +156,10 @@ describe("generated artifacts", () => {
 
   it("schemas/openapi.json matches the admin API's zod schemas", () => {
     const { version } = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { version: string };
-    checkFile("schemas/openapi.json", `${JSON.stringify(openApiDocument(version), null, 2)}\n`);
+    const document = `${JSON.stringify(openApiDocument(version), null, 2)}\n`;
+    checkFile("schemas/openapi.json", document);
+    // The copy the Worker serves as a static asset (GET /admin/openapi.json, and public at /schemas/openapi.json).
+    checkFile("public/schemas/openapi.json", document);
   });
 
   const catalogues: [string, string, Readonly<Record<string, CatalogueEntry>>][] = [
