@@ -264,6 +264,9 @@ async function ackRound(server, fixtures, amount) {
 
 async function ackBench(dir, fixtures) {
   out("## 1. Ack path");
+  out(
+    "(every part runs the relay without its [assets]: deployed, Cloudflare serves them before the Worker runs; under wrangler dev they put an asset router Worker in front of every request, bench/lib/config.mjs)",
+  );
   const [relay, reference] = await startServers([
     ["relay", await configCopy(join(RELAY_ROOT, "wrangler.toml"), dir, "relay-ack", { consumers: false }), VARS],
     [

@@ -14,6 +14,10 @@ export async function configCopy(src, dir, name, { consumers }) {
     const header = line.match(/^\s*(\[\[?[^\]]+\]\]?)/);
     if (header) table = header[1].replace(/\s+/g, "");
     if (!consumers && table === "[[queues.consumers]]") continue;
+    // Deployed, Cloudflare serves the console's assets before a Worker runs, at no cost to it; under wrangler dev,
+    // [assets] puts miniflare's asset router Worker in front of every request, callbacks included (+0.4× the
+    // relay's workerd CPU per ack, measured). The reference has none, so the copy leaves it out (see the README).
+    if (table === "[assets]") continue;
     const main = table === "" && line.match(/^\s*main\s*=\s*"([^"]+)"/);
     out.push(main && !isAbsolute(main[1]) ? `main = ${JSON.stringify(resolve(dirname(src), main[1]))}` : line);
   }

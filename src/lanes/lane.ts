@@ -38,6 +38,9 @@ type Identity = { target: string; shard: number };
  * Every method is idempotent on the event id: the consumer may call `accept` again after a lost answer, and an
  * alarm may run twice (alarms are at-least-once).
  */
+/** How often a busy lane sends its outcome counts to the Stats object; lost if the lane is evicted first. */
+const STATS_FLUSH_MS = 5_000;
+
 export class Lane extends DurableObject<Env> {
   private readonly store: LaneStore;
   /** The target as last seen, from the consumer or KV; re-read from KV once older than the targets cache TTL. */
@@ -54,8 +57,9 @@ export class Lane extends DurableObject<Env> {
   private alarmAt: number | null | undefined;
   /** Set after a KV write the lane owes failed, or while its target fails its schema: wait before trying again. */
   private holdUntil = 0;
-  /** This run's outcomes for the console's counters, recorded in one call when the run ends. */
+  /** Outcomes for the console's counters not yet recorded, and when they last were. */
   private outcomes: StatEntry[] = [];
+  private statsAt = 0;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -216,8 +220,14 @@ export class Lane extends DurableObject<Env> {
       log.error("lane run failed; will retry", { reason: String(err) });
       this.holdUntil = Date.now() + INFRA_RETRY_MS;
     } finally {
-      await recordStats(this.env, this.outcomes.splice(0), log);
-      await this.arm(Date.now());
+      const next = await this.arm(Date.now());
+      // The console's counts go in one call per STATS_FLUSH_MS while the lane is busy (a call per run cost the
+      // fan-out a Durable Object request each), and at once when nothing more is due.
+      const nowMs = Date.now();
+      if (next === undefined || nowMs - this.statsAt >= STATS_FLUSH_MS) {
+        this.statsAt = nowMs;
+        await recordStats(this.env, this.outcomes.splice(0), log);
+      }
     }
   }
 
@@ -401,7 +411,8 @@ export class Lane extends DurableObject<Env> {
   }
 
   /** Sets the one alarm to the earliest moment there is work: a due delivery, an owed KV write, or pruning. */
-  private async arm(nowMs: number): Promise<void> {
+  /** Sets the alarm for what comes next; returns when the next delivery is due, if any is. */
+  private async arm(nowMs: number): Promise<number | undefined> {
     const cfg = settings(this.env);
     const times: number[] = [];
     const due = this.store.nextDueAt(this.ordered());
@@ -420,6 +431,7 @@ export class Lane extends DurableObject<Env> {
     }
     if (this.pruneAt !== Number.POSITIVE_INFINITY) times.push(this.pruneAt + 1000);
     if (times.length > 0) await this.setAlarm(Math.max(nowMs, Math.min(...times)), nowMs);
+    return due;
   }
 
   /** Moves the alarm to `at` unless it is already set, in the future, no later than that. */
