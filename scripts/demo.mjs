@@ -10,7 +10,7 @@
 // (target, decider, receiver, word filter, relay) also on Ctrl-C.
 //
 // Usage: npm run demo [-- --url <base>] [--tencent <appId[:token]>] [--netease <appKey:secret>]
-//                      [--admin-token <token>] [--timeout <s>] [--concurrency <n>] [--keep]
+//                      [--admin-token <token>] [--timeout <s>] [--concurrency <n>] [--clean]
 import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { createServer } from "node:http";
@@ -42,8 +42,9 @@ Tencent and a NetEase message of each).
   --admin-token <token>     admin bearer token (default: ADMIN_TOKEN)
   --timeout <seconds>       how long to wait for the deliveries once the relay is up (default 60)
   --concurrency <n>         callbacks in flight at once (default 8)
-  --keep                    leave the demo's target and its delivery log on a relay that keeps running, to look
-                            at in the console (/console); its receiver stops with the demo
+  --clean                   delete the demo's target at the end. Without it, on a relay that keeps running, the
+                            target and its delivery log stay, to look at and replay in the console (/console);
+                            its receiver stops with the demo
 
 Secrets default to .dev.vars, or .dev.vars.example when there is no .dev.vars.`;
 
@@ -365,6 +366,8 @@ async function main() {
         "admin-token": { type: "string" },
         timeout: { type: "string", default: "60" },
         concurrency: { type: "string", default: "8" },
+        clean: { type: "boolean", default: false },
+        // The default since the console: accepted so older instructions keep working.
         keep: { type: "boolean", default: false },
         help: { type: "boolean", short: "h" },
       },
@@ -439,7 +442,7 @@ async function main() {
   }
   state.base = base;
   // Only a relay that outlives the demo can show what it kept.
-  state.keepTarget = flags.keep && !state.relay;
+  state.keepTarget = !flags.clean && !state.relay;
   state.adminToken = secrets.adminToken;
   say(`relay     ${relayNote}`);
   const report = await health(base, 5_000);

@@ -73,6 +73,7 @@ const testSecrets = (netease = `${NETEASE_APP}:${NETEASE_SECRET}`) => [
   ADMIN_TOKEN,
   "--timeout",
   "45",
+  "--clean",
 ];
 
 /** The number pair `a/b` of a summary row, e.g. `signatures verified   140/140`. */
@@ -122,6 +123,20 @@ describe("npm run demo", () => {
     expect(run.stdout).not.toMatch(/✗/);
     // The demo's target is gone afterwards.
     expect(await targetStatus("demo")).toBe(404);
+  });
+
+  it("keeps its target and delivery log on a relay that outlives it, for the console, unless --clean", {
+    timeout: 90_000,
+  }, async () => {
+    const run = await demo(testSecrets().filter((arg) => arg !== "--clean"));
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    expect(run.stdout).toContain('kept the target "demo": open ');
+    expect(await targetStatus("demo")).toBe(200);
+    const log = (await admin("GET", "/targets/demo/deliveries?limit=1000")).json as { items: unknown[] };
+    expect(log.items.length).toBeGreaterThan(0);
+    // Its decider is a server that stopped with the demo: it never stays registered.
+    expect(await deciderStatus("demo-words")).toBe(404);
+    expect((await admin("DELETE", "/targets/demo")).status).toBe(204);
   });
 
   it("registers a word filter as decider demo-words: banned word denied, masked word rewritten, for both providers", {
