@@ -11,6 +11,27 @@ export function concatBytes(chunks: readonly Uint8Array[]): Uint8Array {
   return out;
 }
 
+/**
+ * Reads a stream to its end, or stops (cancelling it) as soon as it passes `limit` bytes and returns undefined:
+ * a huge or endless body costs neither memory nor CPU.
+ */
+export async function readAtMost(stream: ReadableStream<Uint8Array>, limit: number): Promise<Uint8Array | undefined> {
+  const reader = stream.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      await reader.cancel();
+      return undefined;
+    }
+    chunks.push(value);
+  }
+  return chunks.length === 1 && chunks[0] ? chunks[0] : concatBytes(chunks);
+}
+
 /** Lowercase hex digest of `data` (a string is hashed as UTF-8). MD5 is a Workers extension to WebCrypto. */
 export async function hexDigest(
   algorithm: "MD5" | "SHA-1" | "SHA-256",

@@ -1,4 +1,4 @@
-import { concatBytes } from "../crypto";
+import { readAtMost } from "../crypto";
 import { signedHeaders } from "../delivery/attempt";
 import { issueSummary } from "../log";
 import type { DeciderWithId } from "./config";
@@ -11,21 +11,9 @@ const decoder = new TextDecoder();
 
 /** The body as text, or undefined when it is longer than `limit` bytes (then it is not read further). */
 async function readLimited(res: Response, limit: number): Promise<string | undefined> {
-  const reader = res.body?.getReader();
-  if (!reader) return "";
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > limit) {
-      await reader.cancel();
-      return undefined;
-    }
-    chunks.push(value);
-  }
-  return decoder.decode(concatBytes(chunks));
+  if (!res.body) return "";
+  const bytes = await readAtMost(res.body, limit);
+  return bytes && decoder.decode(bytes);
 }
 
 /** The verdict in an answer, or why it is none (naming the fields, never their values). */

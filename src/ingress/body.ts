@@ -1,4 +1,4 @@
-import { concatBytes } from "../crypto";
+import { readAtMost } from "../crypto";
 import { RelayError } from "../errors";
 
 /**
@@ -18,20 +18,9 @@ export async function readBody(req: Request, maxBytes = MAX_BODY_BYTES): Promise
   // A declared length within the limit bounds the body (the runtime enforces HTTP framing): one read, which
   // costs far less than a read per chunk. Providers send Content-Length; only chunked bodies take the loop.
   if (declared !== null && /^\d+$/.test(declared)) return new Uint8Array(await req.arrayBuffer());
-  const reader = req.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > maxBytes) {
-      await reader.cancel();
-      throw tooLarge(maxBytes);
-    }
-    chunks.push(value);
-  }
-  return chunks.length === 1 && chunks[0] ? chunks[0] : concatBytes(chunks);
+  const body = await readAtMost(req.body, maxBytes);
+  if (body === undefined) throw tooLarge(maxBytes);
+  return body;
 }
 
 function tooLarge(maxBytes: number): RelayError {
