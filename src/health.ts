@@ -8,6 +8,7 @@ import {
   TENCENT_APPS_SHAPE,
   unsignedTencentApps,
 } from "./env";
+import { isLevel } from "./log";
 
 /** Shorter than this, an admin token is guessable enough to refuse to call the configuration healthy. */
 export const MIN_ADMIN_TOKEN_LENGTH = 16;
@@ -32,8 +33,6 @@ export type HealthReport = {
   /** What works but is probably not what you want (a provider left unset, the admin API closed). */
   warnings: ShownProblem[];
 };
-
-const LOG_LEVELS = ["info", "warn", "error"];
 
 /**
  * Checks every secret and var the relay reads, collecting all problems rather than stopping at the first, so a
@@ -82,7 +81,7 @@ export function healthReport(env: Env): HealthReport {
 
   problems.push(...readSettings(env).problems);
   const logLevel = env.LOG_LEVEL;
-  if (logLevel !== undefined && logLevel !== "" && !LOG_LEVELS.includes(logLevel)) {
+  if (logLevel !== undefined && logLevel !== "" && !isLevel(logLevel)) {
     warnings.push({
       name: "LOG_LEVEL",
       problem: "is not a known level, so info is used",

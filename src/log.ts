@@ -8,6 +8,9 @@ export type LogFields = Record<string, unknown>;
 const LEVELS = { info: 1, warn: 2, error: 3 } as const;
 export type Level = keyof typeof LEVELS;
 
+/** Whether `value` names a log level. */
+export const isLevel = (value: string): value is Level => Object.hasOwn(LEVELS, value);
+
 export type Logger = {
   info(msg: string, fields?: LogFields): void;
   warn(msg: string, fields?: LogFields): void;

@@ -3,6 +3,7 @@ import { settings } from "../env";
 import { type QueuedEnvelope, serializeEvent } from "../event";
 import type { Logger } from "../log";
 import { count } from "../metrics";
+import { placement } from "../ordering/conversation";
 import { askDecider } from "./ask";
 import { DECIDER_TIMEOUT_MS } from "./config";
 import { cachedDeciders } from "./store";
@@ -23,6 +24,7 @@ export async function decide(
   env: Env,
   event: QueuedEnvelope,
   data: string,
+  payload: Record<string, unknown>,
   receivedAtMs: number,
   answer: (verdict: Verdict) => Answer,
   log: Logger,
@@ -38,6 +40,9 @@ export async function decide(
       matching: matching.length,
     });
 
+  // Deciders get the event as targets will, conversation included (the consumer adds it to every other event).
+  const { conversation } = placement(event.provider, event.providerevent, payload);
+  if (conversation !== undefined) event.conversation = conversation;
   const body = serializeEvent(event, data);
   const asked = await Promise.all(
     matching.map((d) => askDecider(d, event.id, body, receivedAtMs + (d.timeoutMs ?? DECIDER_TIMEOUT_MS.default))),

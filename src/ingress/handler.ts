@@ -4,7 +4,6 @@ import { toRelayError } from "../errors";
 import { buildEvent } from "../event";
 import { createLogger, issueSummary, logSettings } from "../log";
 import { count } from "../metrics";
-import { placement } from "../ordering/conversation";
 import { lookup } from "../providers/fields";
 import type { Channel } from "../providers/provider";
 import { enqueueEvent } from "../queue/producer";
@@ -62,12 +61,7 @@ async function respond(channel: Channel, req: Request, url: URL, env: Env, reque
     });
     // Before-callbacks alone read the deciders; the event is enqueued with their decision, before it is answered.
     const answer = before ? channel.decide : undefined;
-    if (answer) {
-      // Deciders get the event as targets will, conversation included (the consumer adds it to the others).
-      const { conversation } = placement(event.provider, event.providerevent, payload);
-      if (conversation !== undefined) event.conversation = conversation;
-    }
-    const decided = answer && (await decide(env, event, text, nowMs, (v) => answer(key, payload, v), log));
+    const decided = answer && (await decide(env, event, text, payload, nowMs, (v) => answer(key, payload, v), log));
     if (decided) {
       event.decision = decided.answer.decision;
       event.decidedby = decided.decidedBy;

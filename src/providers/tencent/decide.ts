@@ -54,17 +54,20 @@ function accountsOf(items: unknown): string[] {
   });
 }
 
-/** One ResultItem per requested account: the refused ones get `code`, the rest are allowed. */
+/**
+ * One ResultItem per requested account: those `refused` names get the verdict's code when it is in 38000–39000
+ * (else 38000) and its reason; the rest are allowed.
+ */
 function resultItems(
   payload: Record<string, unknown>,
   command: string,
-  refused: ReadonlySet<string>,
-  code: number,
-  info: string,
+  verdict: Verdict,
+  refused: (account: string) => boolean,
 ) {
+  const code = inRange(verdict.code, FRIEND_RANGE) ? verdict.code : FRIEND_RANGE[0];
   return accountsOf(payload[FRIEND[command] ?? ""]).map((to) =>
-    refused.has(to)
-      ? { To_Account: to, ResultCode: code, ResultInfo: info }
+    refused(to)
+      ? { To_Account: to, ResultCode: code, ResultInfo: verdict.reason ?? "" }
       : { To_Account: to, ResultCode: 0, ResultInfo: "" },
   );
 }
@@ -86,7 +89,7 @@ function withText(body: unknown, text: string): unknown[] | undefined {
 export function tencentDecide(command: string, payload: Record<string, unknown>, verdict: Verdict): Answer {
   const ignored: string[] = [];
   const reason = verdict.reason ?? "";
-  const friendRange = lookup(FRIEND, command) ? FRIEND_RANGE : undefined;
+  const friend = lookup(FRIEND, command) !== undefined;
   const send = lookup(SEND, command);
   let decision = verdict.decision;
   if (decision === "drop" && !send) {
@@ -97,20 +100,10 @@ export function tencentDecide(command: string, payload: Record<string, unknown>,
 
   if (decision === "drop") return { body: { ActionStatus: "OK", ErrorCode: 2, ErrorInfo: reason }, decision, ignored };
   if (decision === "deny") {
-    if (friendRange) {
+    if (friend) {
       // A friend request is refused per account; ErrorCode 0 says the callback itself worked.
-      const code = inRange(verdict.code, friendRange) ? verdict.code : friendRange[0];
-      const all = new Set(accountsOf(payload[FRIEND[command] ?? ""]));
-      return {
-        body: {
-          ActionStatus: "OK",
-          ErrorCode: 0,
-          ErrorInfo: "",
-          ResultItem: resultItems(payload, command, all, code, reason),
-        },
-        decision,
-        ignored,
-      };
+      const ResultItem = resultItems(payload, command, verdict, () => true);
+      return { body: { ActionStatus: "OK", ErrorCode: 0, ErrorInfo: "", ResultItem }, decision, ignored };
     }
     const range = lookup(CUSTOM, command);
     const code = range && inRange(verdict.code, range) ? verdict.code : 1;
@@ -123,9 +116,8 @@ export function tencentDecide(command: string, payload: Record<string, unknown>,
   const body: Record<string, unknown> = { ActionStatus: "OK", ErrorCode: 0, ErrorInfo: "" };
   let changed = false;
   const refused = new Set(verdict.refuse ?? []);
-  if (friendRange) {
-    const code = inRange(verdict.code, friendRange) ? verdict.code : friendRange[0];
-    body.ResultItem = resultItems(payload, command, refused, code, reason);
+  if (friend) {
+    body.ResultItem = resultItems(payload, command, verdict, (to) => refused.has(to));
     changed = refused.size > 0;
   } else if (verdict.refuse) {
     const field = lookup(REFUSED, command);
