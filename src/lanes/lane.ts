@@ -4,7 +4,7 @@ import { isOrdered, LANE_CONNECTIONS, REORDER_WINDOW_MS, type TargetWithId } fro
 import { attemptDelivery, mapLimit } from "../delivery/attempt";
 import { type AttemptResult, classify, type Verdict } from "../delivery/classify";
 import { type Settings, settings } from "../env";
-import { type EventEnvelope, serializeEvent } from "../event";
+import { type EventEnvelope, withData } from "../event";
 import { createLogger, type Logger, logSettings } from "../log";
 import { count } from "../metrics";
 import { parseRetryAfter, retryDelay, withJitter } from "../queue/backoff";
@@ -256,7 +256,7 @@ export class Lane extends DurableObject<Env> {
         // pending for the next run.
         if (gone || Date.now() - started >= RUN_MS) return;
         if (allowed === "all" && allowance(this.store.circuit(), Date.now()) === "none") return;
-        await this.waitForRate(rate);
+        if (rate !== undefined) await this.waitForRate(rate);
         gone = (await this.deliverOne(target, row, cfg, log, allowed === "probe")) || gone;
       });
     }
@@ -282,7 +282,7 @@ export class Lane extends DurableObject<Env> {
     }
     const event = JSON.parse(row.envelope) as EventEnvelope;
     const at = Date.now();
-    const result = await attemptDelivery(target, event.id, serializeEvent(event, row.data), cfg.deliveryTimeoutMs);
+    const result = await attemptDelivery(target, event.id, withData(row.envelope, row.data), cfg.deliveryTimeoutMs);
     const finished = Date.now();
     const verdict = classify(result);
     const next = plan(row, verdict, result, cfg, finished);
@@ -402,16 +402,17 @@ export class Lane extends DurableObject<Env> {
     }
   }
 
-  private async waitForRate(rate: number | undefined): Promise<void> {
-    if (rate === undefined) return;
+  private async waitForRate(rate: number): Promise<void> {
     const now = Date.now();
     const start = Math.max(now, this.nextStartAt);
     this.nextStartAt = start + 1000 / rate;
     if (start > now) await new Promise((resolve) => setTimeout(resolve, start - now));
   }
 
-  /** Sets the one alarm to the earliest moment there is work: a due delivery, an owed KV write, or pruning. */
-  /** Sets the alarm for what comes next; returns when the next delivery is due, if any is. */
+  /**
+   * Sets the one alarm to the earliest moment there is work: a due delivery, an owed KV write, or pruning. Returns
+   * when the next delivery is due, if any is.
+   */
   private async arm(nowMs: number): Promise<number | undefined> {
     const cfg = settings(this.env);
     const times: number[] = [];

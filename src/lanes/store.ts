@@ -191,7 +191,7 @@ export class LaneStore {
    * the attempts that finish within FLUSH_DELAY_MS of each other are written by one UPDATE in one transaction,
    * and always before anything reads the table.
    */
-  private attemptsToWrite: SqlStorageValue[][] = [];
+  private attemptsToWrite = new Map<string, SqlStorageValue[]>();
   private circuitToWrite: string | undefined;
   /** The timer that writes them FLUSH_DELAY_MS after the first of them; any earlier flush cancels it. */
   private flushTimer: ReturnType<typeof setTimeout> | undefined;
@@ -204,24 +204,24 @@ export class LaneStore {
   flush(): void {
     clearTimeout(this.flushTimer);
     this.flushTimer = undefined;
-    if (this.attemptsToWrite.length === 0 && this.circuitToWrite === undefined) return;
-    const attempts = this.attemptsToWrite;
+    if (this.attemptsToWrite.size === 0 && this.circuitToWrite === undefined) return;
+    const attempts = [...this.attemptsToWrite.values()];
     const circuit = this.circuitToWrite;
-    this.attemptsToWrite = [];
+    this.attemptsToWrite = new Map();
     this.circuitToWrite = undefined;
     this.storage.transactionSync(() => {
       if (attempts.length > 0) {
-        // One statement for every record, passed as one JSON parameter; the IN list makes each row a primary-key
-        // lookup, whatever the table's size.
+        // One statement for every record, passed as one JSON parameter. A join (UPDATE … FROM): each record is
+        // one primary-key lookup. A correlated subquery instead scanned every record for every row (quadratic:
+        // 68 µs a row at 200 records against 5 µs, measured).
         this.run(
-          `WITH v AS (SELECT value ->> 0 AS id, value ->> 1 AS log, value ->> 2 AS state, value ->> 3 AS tries,
+          `UPDATE deliveries SET attempts = attempts + 1, log = v.log, state = v.state, tries = v.tries,
+             next_at = v.next_at, last_status = v.last_status, last_error = v.last_error, last_at = v.last_at,
+             updated_at = v.last_at, dead_letter = v.dead_letter
+           FROM (SELECT value ->> 0 AS id, value ->> 1 AS log, value ->> 2 AS state, value ->> 3 AS tries,
              value ->> 4 AS next_at, value ->> 5 AS last_status, value ->> 6 AS last_error, value ->> 7 AS last_at,
-             value ->> 8 AS dead_letter FROM json_each(?))
-           UPDATE deliveries SET attempts = attempts + 1,
-             (log, state, tries, next_at, last_status, last_error, last_at, updated_at, dead_letter) =
-             (SELECT log, state, tries, next_at, last_status, last_error, last_at, last_at, dead_letter
-              FROM v WHERE v.id = deliveries.event_id)
-           WHERE event_id IN (SELECT id FROM v)`,
+             value ->> 8 AS dead_letter FROM json_each(?)) AS v
+           WHERE deliveries.event_id = v.id`,
           JSON.stringify(attempts),
         );
       }
@@ -337,7 +337,7 @@ export class LaneStore {
         limit,
       );
     }
-    const unwritten = new Set(this.attemptsToWrite.map((a) => a[0]));
+    const unwritten = this.attemptsToWrite;
     return this.run<DeliveryRow>(
       "SELECT * FROM deliveries WHERE state = 'pending' AND next_at <= ? ORDER BY next_at LIMIT ?",
       nowMs,
@@ -351,7 +351,10 @@ export class LaneStore {
   recordAttempt(row: Pick<DeliveryRow, "event_id" | "log">, attempt: AttemptRecord, next: Next): void {
     // The log is appended from the row as read (only this object writes it): cheaper than json_insert.
     const log = `${row.log.slice(0, -1)}${row.log === "[]" ? "" : ","}${JSON.stringify(attempt)}]`;
-    this.attemptsToWrite.push([
+    // One record per row and flush: the join applies one of several at random (never happens: `due` skips a
+    // row with a record unwritten, and an ordered lane writes them before it picks).
+    if (this.attemptsToWrite.has(row.event_id)) this.flush();
+    this.attemptsToWrite.set(row.event_id, [
       row.event_id,
       log,
       next.state,
@@ -515,7 +518,7 @@ export class LaneStore {
 
   /** Forgets the caches, after the object's storage was wiped. */
   reset(): void {
-    this.attemptsToWrite = [];
+    this.attemptsToWrite = new Map();
     this.circuitToWrite = undefined;
     this.circuitCache = undefined;
     this.disableCache = undefined;

@@ -45,6 +45,26 @@ describe("lane: delivery", () => {
     expect(view).toMatchObject({ target: target.id, state: "delivered", attempts: [{ status: 200 }] });
     expect(view?.attempts[0]?.durationMs).toBeGreaterThanOrEqual(0);
   });
+
+  it("records each of many attempts written together on its own delivery", async () => {
+    const { url, target, stub } = await setupTarget();
+    const events = await Promise.all(Array.from({ length: 30 }, () => makeEvent()));
+    // Every third event fails: the records of one run are written by one statement, and each must reach its row.
+    const failing = new Set(events.filter((_, i) => i % 3 === 0).map((e) => e.id));
+    stubFetch({
+      [url]: (call) => new Response(null, { status: failing.has(call.headers.get("webhook-id") ?? "") ? 503 : 200 }),
+    });
+    await accept(target, events);
+
+    await runAlarm(stub);
+
+    for (const event of events) {
+      const view = await stub.lookup(event.id);
+      const status = failing.has(event.id) ? 503 : 200;
+      expect(view).toMatchObject({ state: status === 200 ? "delivered" : "pending", attempts: [{ status }] });
+    }
+    expect(await stub.status()).toMatchObject({ pending: 10, delivered: 20 });
+  });
 });
 
 describe("lane: dedupe", () => {
