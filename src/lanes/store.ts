@@ -123,8 +123,12 @@ export type Next =
 
 type Row = Record<string, SqlStorageValue>;
 
-/** Bytes of JSON parameter per upsert: half the 2 MB a SQLite string holds in a Durable Object. */
-const PARAM_BYTES = 1_000_000;
+/**
+ * Rows per upsert: each binds its 9 values, and all share the time, within the 100 parameters a statement binds.
+ * Bound values, not one JSON parameter: that escaped the envelope and data again, and SQLite parsed them back
+ * (the lanes' costliest statement in `npm run profile`). A value holds 2 MB, a body at most 1 MiB.
+ */
+const ROWS_PER_UPSERT = 11;
 
 const UPSERT = `INSERT INTO deliveries (event_id, type, envelope, data, state, next_at, created_at, updated_at,
   replay_id, conversation, ord, acked)`;
@@ -135,34 +139,15 @@ const ON_CONFLICT = `ON CONFLICT (event_id) DO UPDATE SET envelope = excluded.en
   WHERE excluded.replay_id IS NOT NULL AND excluded.replay_id IS NOT deliveries.replay_id
   RETURNING event_id`;
 
-const encoder = new TextEncoder();
-
 /** event id, type, envelope, data, replay id, conversation, order, ack time, next attempt. */
 type AcceptRow = [string, string, string, string, string | null, string | null, number | null, number | null, number];
-type ParamRow = { row: AcceptRow; json: string; bytes: number };
 
-/**
- * Groups rows, in order, so that each group's JSON array stays under PARAM_BYTES; a row over it on its own is a
- * group of one.
- */
-function paramGroups(rows: readonly AcceptRow[]): ParamRow[][] {
-  const groups: ParamRow[][] = [];
-  let group: ParamRow[] = [];
-  let size = 0;
-  for (const row of rows) {
-    const json = JSON.stringify(row);
-    // Small rows are counted at 3 bytes per code unit (no encoding pass); a few extra groups cost little.
-    const bytes = json.length * 3 <= 10_000 ? json.length * 3 : encoder.encode(json).byteLength;
-    if (group.length > 0 && size + bytes > PARAM_BYTES) {
-      groups.push(group);
-      group = [];
-      size = 0;
-    }
-    group.push({ row, json, bytes });
-    size += bytes;
-  }
-  if (group.length > 0) groups.push(group);
-  return groups;
+/** The VALUES of an upsert of `n` rows: ?1 is the time, then each row's 9 values in AcceptRow order. */
+function upsertValues(n: number): string {
+  return Array.from({ length: n }, (_, i) => {
+    const p = (k: number) => `?${2 + i * 9 + k}`;
+    return `(${p(0)}, ${p(1)}, ${p(2)}, ${p(3)}, 'pending', ${p(8)}, ?1, ?1, ${p(4)}, ${p(5)}, ${p(6)}, ${p(7)})`;
+  }).join(", ");
 }
 
 /**
@@ -273,11 +258,9 @@ export class LaneStore {
     ordering?: { windowMs: number },
   ): { accepted: number; duplicates: number } {
     if (items.length === 0) return { accepted: 0, duplicates: 0 };
-    // One upsert per group of rows, the group passed as one JSON parameter (a statement costs far more than a
-    // row, and binds at most 100 parameters): a new event is inserted; a known one changes only for a replay id
-    // it has not seen, which starts a fresh retry schedule. RETURNING lists just those rows. A string parameter
-    // holds 2 MB at most, so groups stay under half that, and a row bigger on its own (a body of up to 1 MiB,
-    // escaped inside JSON) is bound column by column instead. All in one transaction, as one statement was.
+    // One upsert per ROWS_PER_UPSERT rows (a statement costs far more than a row): a new event is inserted; a known
+    // one changes only for a replay id it has not seen, which starts a fresh retry schedule. RETURNING lists just
+    // those rows. All in one transaction.
     // An ordered target's events of a conversation wait out the reorder window before they are due: one the queue
     // hands over later, with a lower order value, then still goes first. Without an order value of its own, an
     // event is placed by its time (its own, else when the relay received it).
@@ -298,25 +281,16 @@ export class LaneStore {
     let accepted = 0;
     this.flush();
     this.storage.transactionSync(() => {
-      for (const group of paramGroups(rows)) accepted += this.upsert(group, nowMs);
+      for (let i = 0; i < rows.length; i += ROWS_PER_UPSERT) {
+        accepted += this.upsert(rows.slice(i, i + ROWS_PER_UPSERT), nowMs);
+      }
     });
     return { accepted, duplicates: items.length - accepted };
   }
 
-  /** One upsert of a group of rows; returns how many it inserted or replayed. */
-  private upsert(group: readonly ParamRow[], nowMs: number): number {
-    const [only] = group;
-    if (group.length === 1 && only && only.bytes > PARAM_BYTES) {
-      const values = "VALUES (?1, ?2, ?3, ?4, 'pending', ?9, ?10, ?10, ?5, ?6, ?7, ?8)";
-      return this.run(`${UPSERT} ${values} ${ON_CONFLICT}`, ...only.row, nowMs).length;
-    }
-    return this.run(
-      `${UPSERT} SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, 'pending', value ->> 8, ?2, ?2,
-         value ->> 4, value ->> 5, value ->> 6, value ->> 7
-       FROM json_each(?1) WHERE true ${ON_CONFLICT}`,
-      `[${group.map((g) => g.json).join(",")}]`,
-      nowMs,
-    ).length;
+  /** One upsert of at most ROWS_PER_UPSERT rows; returns how many it inserted or replayed. */
+  private upsert(rows: readonly AcceptRow[], nowMs: number): number {
+    return this.run(`${UPSERT} VALUES ${upsertValues(rows.length)} ${ON_CONFLICT}`, nowMs, ...rows.flat()).length;
   }
 
   /**

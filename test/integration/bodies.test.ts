@@ -342,16 +342,18 @@ describe("bodies: R2 failing at the ack path", () => {
 });
 
 describe("bodies: a lane stores a 1 MiB body", () => {
-  it("binds no SQL string parameter over 2 MB when a 1 MiB quote-heavy body and small events arrive in one call", async () => {
+  it("binds no SQL string parameter over 2 MB when two 1 MiB quote-heavy bodies and small events arrive in one call", async () => {
     const t = await setupTarget();
     stubFetch({ [t.url]: 200 });
     const big = await makeEvent();
+    const big2 = await makeEvent();
     const bigData = quoteHeavy(MAX_BODY_BYTES);
     const small = await Promise.all(Array.from({ length: 30 }, () => makeEvent()));
     const smallData = quoteHeavy(60_000);
     const items = [
       ...small.slice(0, 15).map((e) => ({ event: split(e).event, data: smallData })),
       { event: split(big).event, data: bigData },
+      { event: split(big2).event, data: bigData },
       ...small.slice(15).map((e) => ({ event: split(e).event, data: smallData })),
     ];
     const params: number[] = [];
@@ -363,14 +365,15 @@ describe("bodies: a lane stores a 1 MiB body", () => {
       });
     });
 
-    expect(await t.stub.accept(t.target, 0, items)).toEqual({ accepted: 31, duplicates: 0 });
+    expect(await t.stub.accept(t.target, 0, items)).toEqual({ accepted: 32, duplicates: 0 });
 
     expect(Math.max(...params)).toBeGreaterThan(1_000_000);
     expect(Math.max(...params)).toBeLessThanOrEqual(2_000_000);
     spy.mockRestore();
     expect((await t.stub.lookup(big.id))?.event?.data).toBe(bigData);
+    expect((await t.stub.lookup(big2.id))?.event?.data).toBe(bigData);
     expect((await t.stub.lookup(small[29]?.id ?? ""))?.event?.data).toBe(smallData);
-    expect(await t.stub.accept(t.target, 0, items)).toEqual({ accepted: 0, duplicates: 31 });
-    expect(await settle(t.stub)).toMatchObject({ pending: 0, delivered: 31 });
+    expect(await t.stub.accept(t.target, 0, items)).toEqual({ accepted: 0, duplicates: 32 });
+    expect(await settle(t.stub)).toMatchObject({ pending: 0, delivered: 32 });
   });
 });
