@@ -11,11 +11,12 @@ import { mkdtemp, readFile, writeFile } from "node:fs/promises";
 // synchronously (SQLite, WebCrypto), not workerd's own HTTP, RPC and I/O: for those, `perf record -g -p <workerd>`.
 //
 // Flags: --events N (200) --rounds R (3) --targets N (4) --out FILE (default: a temp dir) --relay-root DIR
+//        --max-seconds S (300: then, or on SIGINT/SIGTERM, everything it started is stopped)
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { freePort, ROOT, startDevServer } from "../scripts/lib/dev-server.mjs";
+import { descendants, freePort, ROOT, startDevServer } from "../scripts/lib/dev-server.mjs";
 import { configCopy } from "./lib/config.mjs";
 import { runLoad } from "./lib/load.mjs";
 import { ADMIN_TOKEN, loadFixtures, RELAY_VARS, sequential, uniquePool } from "./lib/pool.mjs";
@@ -28,6 +29,7 @@ const { values: flags } = parseArgs({
     targets: { type: "string", default: "4" },
     out: { type: "string" },
     "relay-root": { type: "string" },
+    "max-seconds": { type: "string", default: "300" },
   },
 });
 const EVENTS = Number(flags.events);
@@ -35,6 +37,21 @@ const TARGETS = Number(flags.targets);
 const RELAY_ROOT = flags["relay-root"] ? resolve(flags["relay-root"]) : ROOT;
 // wrangler's inspector proxy refuses Node's built-in WebSocket (no 101); `ws`, which wrangler itself uses, works.
 const WebSocket = createRequire(createRequire(import.meta.url).resolve("wrangler/package.json"))("ws");
+
+// A dev server outlives a killed parent (its own process group): stop every descendant on a signal or overrun.
+const killAll = async (code) => {
+  for (const pid of await descendants(process.pid).catch(() => [])) {
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch {}
+  }
+  process.exit(code);
+};
+for (const signal of ["SIGINT", "SIGTERM"]) process.once(signal, () => killAll(130));
+const guard = setTimeout(() => {
+  console.error(`profile exceeded --max-seconds ${flags["max-seconds"]}; stopping`);
+  killAll(1);
+}, Number(flags["max-seconds"]) * 1000);
 
 const dir = await mkdtemp(join(tmpdir(), "imrelay-profile-"));
 const receivers = await startReceivers(TARGETS);
@@ -95,6 +112,7 @@ try {
   ws?.close();
   await server.stop();
   await receivers.close();
+  clearTimeout(guard);
 }
 
 function report(profile, out) {
