@@ -20,6 +20,7 @@ import { descendants, freePort, ROOT, startDevServer } from "../scripts/lib/dev-
 import { configCopy } from "./lib/config.mjs";
 import { runLoad } from "./lib/load.mjs";
 import { ADMIN_TOKEN, loadFixtures, RELAY_VARS, sequential, uniquePool } from "./lib/pool.mjs";
+import { strayDevServers } from "./lib/proc.mjs";
 import { startReceivers } from "./lib/receivers.mjs";
 
 const { values: flags } = parseArgs({
@@ -52,6 +53,10 @@ const guard = setTimeout(() => {
   console.error(`profile exceeded --max-seconds ${flags["max-seconds"]}; stopping`);
   killAll(1);
 }, Number(flags["max-seconds"]) * 1000);
+
+const stray = await strayDevServers(process.pid);
+if (stray.length > 0)
+  console.error(`WARNING: other wrangler dev servers running (pids ${stray.join(", ")}) skew the profile`);
 
 const dir = await mkdtemp(join(tmpdir(), "imrelay-profile-"));
 const receivers = await startReceivers(TARGETS);

@@ -36,7 +36,7 @@ import { descendants, ROOT, startDevServer } from "../scripts/lib/dev-server.mjs
 import { configCopy } from "./lib/config.mjs";
 import { percentile, runLoad } from "./lib/load.mjs";
 import { ADMIN_TOKEN, loadFixtures, RELAY_VARS, sequential, signPool, uniquePool } from "./lib/pool.mjs";
-import { CLK_TCK, cpuSnapshot, devProcesses, machineSnapshot } from "./lib/proc.mjs";
+import { CLK_TCK, cpuSnapshot, devProcesses, machineSnapshot, strayDevServers } from "./lib/proc.mjs";
 import { startHangingReceiver, startInstantDecider, startReceivers, verifySignature } from "./lib/receivers.mjs";
 
 const { values: flags } = parseArgs({
@@ -1080,6 +1080,12 @@ async function main() {
   );
   if (RELAY_ROOT !== ROOT) out(`relay measured from ${RELAY_ROOT} (cost count: ${ROOT})`);
   if (flags["relay-var"].length > 0) out(`relay vars: ${flags["relay-var"].join(" ")}`);
+  const stray = await strayDevServers(process.pid);
+  if (stray.length > 0) {
+    out(
+      `WARNING: ${stray.length} other wrangler dev server(s) running (pids ${stray.join(", ")}): they load the machine and skew every figure; stop them first`,
+    );
+  }
   out();
 
   const dir = await mkdtemp(join(tmpdir(), "imrelay-bench-"));

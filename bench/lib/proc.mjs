@@ -42,6 +42,22 @@ export async function devProcesses(wranglerPid) {
   throw new Error(`could not find the workerd processes of wrangler pid ${wranglerPid}`);
 }
 
+/**
+ * `wrangler dev` servers on this machine that `pid` did not start: one left by a killed run keeps its workerd busy
+ * (retrying deliveries, firing alarms) and skews every figure measured beside it.
+ */
+export async function strayDevServers(pid) {
+  const { readdir } = await import("node:fs/promises");
+  const ours = new Set(await descendants(pid));
+  const stray = [];
+  for (const entry of await readdir("/proc")) {
+    if (!/^\d+$/.test(entry) || ours.has(Number(entry))) continue;
+    const args = cmdline(entry);
+    if (args.some((a) => a.endsWith("wrangler-dist/cli.js")) && args.includes("dev")) stray.push(Number(entry));
+  }
+  return stray;
+}
+
 /** A CPU snapshot of every process of a dev server; `since()` gives the CPU seconds each used since. */
 export function cpuSnapshot(procs) {
   const at = Object.fromEntries(Object.entries(procs).map(([name, pid]) => [name, cpuSeconds(pid)]));
