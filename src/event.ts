@@ -67,11 +67,11 @@ export type CloudEvent = z.infer<typeof CloudEvent>;
  * to be a JSON object: the ingress parsed it before accepting the callback.
  */
 export function serializeEvent(event: QueuedEnvelope, data: string): string {
-  return withData(JSON.stringify(event), data);
+  return spliceData(JSON.stringify(event), data);
 }
 
 /** The same, from the envelope's JSON as stored (a lane keeps it serialised: no parse and stringify again). */
-export function withData(envelopeJson: string, data: string): string {
+export function spliceData(envelopeJson: string, data: string): string {
   return `${envelopeJson.slice(0, -1)},"data":${data}}`;
 }
 

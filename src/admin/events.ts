@@ -3,7 +3,7 @@ import { listTargets } from "../config/store";
 import type { AppEnv } from "../context";
 import { mapLimit } from "../delivery/attempt";
 import { RelayError } from "../errors";
-import { withData } from "../event";
+import { spliceData } from "../event";
 import type { DeliveryView } from "../lanes/log";
 import { laneStub, shardsOf } from "../lanes/route";
 
@@ -35,7 +35,7 @@ export const eventRoutes = new Hono<AppEnv>().get("/:id", async (c) => {
   if (found.length === 0) throw new RelayError("NOT_FOUND", "no lane knows this event");
   const kept = found.find((v) => v.event !== null)?.event;
   // Spliced as text: `data` is the provider's body byte for byte (64-bit ids keep every digit).
-  const event = kept ? withData(kept.envelope, kept.data) : "null";
+  const event = kept ? spliceData(kept.envelope, kept.data) : "null";
   const deliveries = found.map(({ event: _, ...delivery }) => delivery);
   return c.body(`{"event":${event},"deliveries":${JSON.stringify(deliveries)}}`, 200, {
     "content-type": "application/json",

@@ -4,7 +4,7 @@ import { isOrdered, LANE_CONNECTIONS, REORDER_WINDOW_MS, type TargetWithId } fro
 import { attemptDelivery, mapLimit } from "../delivery/attempt";
 import { type AttemptResult, classify, type Verdict } from "../delivery/classify";
 import { type Settings, settings } from "../env";
-import { type EventEnvelope, withData } from "../event";
+import { type EventEnvelope, spliceData } from "../event";
 import { createLogger, type Logger, logSettings } from "../log";
 import { count } from "../metrics";
 import { parseRetryAfter, retryDelay, withJitter } from "../queue/backoff";
@@ -29,6 +29,9 @@ const PRUNE_ROWS = 500;
 /** Who a lane is: its target and shard, recorded on first contact (an alarm has no caller to say it). */
 type Identity = { target: string; shard: number };
 
+/** How often a busy lane sends its outcome counts to the Stats object; lost if the lane is evicted first. */
+const STATS_FLUSH_MS = 5_000;
+
 /**
  * A delivery lane: the one place a target's deliveries live. A SQLite-backed Durable Object per (target, shard)
  * that the queue consumer hands events to and that delivers them on its own schedule, driven by one alarm set to
@@ -38,9 +41,6 @@ type Identity = { target: string; shard: number };
  * Every method is idempotent on the event id: the consumer may call `accept` again after a lost answer, and an
  * alarm may run twice (alarms are at-least-once).
  */
-/** How often a busy lane sends its outcome counts to the Stats object; lost if the lane is evicted first. */
-const STATS_FLUSH_MS = 5_000;
-
 export class Lane extends DurableObject<Env> {
   private readonly store: LaneStore;
   /** The target as last seen, from the consumer or KV; re-read from KV once older than the targets cache TTL. */
@@ -282,7 +282,7 @@ export class Lane extends DurableObject<Env> {
     }
     const event = JSON.parse(row.envelope) as EventEnvelope;
     const at = Date.now();
-    const result = await attemptDelivery(target, event.id, withData(row.envelope, row.data), cfg.deliveryTimeoutMs);
+    const result = await attemptDelivery(target, event.id, spliceData(row.envelope, row.data), cfg.deliveryTimeoutMs);
     const finished = Date.now();
     const verdict = classify(result);
     const next = plan(row, verdict, result, cfg, finished);

@@ -17,16 +17,18 @@ export const AttemptLog = z.object({
   response: z.optional(z.string()),
 });
 
+/**
+ * Ordered targets: the event this one waits behind, the earliest undelivered event of its conversation (which is
+ * being attempted or waits for its retry). Absent when nothing holds it back.
+ */
+const blockedBy = z.optional(z.string());
+
 export const DeliveryLog = z.object({
   target: z.string(),
   state: DeliveryStateSchema,
   attempts: z.array(AttemptLog),
   nextAttemptAt: z.optional(z.iso.datetime()),
-  /**
-   * Ordered targets: the event this one waits behind, the earliest undelivered event of its conversation (which is
-   * being attempted or waits for its retry). Absent when nothing holds it back.
-   */
-  blockedBy: z.optional(z.string()),
+  blockedBy,
 });
 
 export const DeliveryListItem = z.object({
@@ -39,11 +41,7 @@ export const DeliveryListItem = z.object({
   lastStatus: z.optional(z.int()),
   lastAttemptAt: z.optional(z.iso.datetime()),
   nextAttemptAt: z.optional(z.iso.datetime()),
-  /**
-   * Ordered targets: the event this one waits behind, the earliest undelivered event of its conversation (which is
-   * being attempted or waits for its retry). Absent when nothing holds it back.
-   */
-  blockedBy: z.optional(z.string()),
+  blockedBy,
 });
 
 export const LaneStatusSchema = z.object({
