@@ -45,6 +45,18 @@ export async function hexDigest(
 }
 
 /**
+ * Constant-time equality of two strings of any length: both are hashed first, so neither their bytes nor their
+ * lengths leak (for secrets such as the admin token, whose length is not public).
+ */
+export async function hashedEqual(a: string, b: string): Promise<boolean> {
+  const [x, y] = await Promise.all([
+    crypto.subtle.digest("SHA-256", encoder.encode(a)),
+    crypto.subtle.digest("SHA-256", encoder.encode(b)),
+  ]);
+  return crypto.subtle.timingSafeEqual(x, y);
+}
+
+/**
  * Constant-time string comparison, so an attacker cannot learn a signature byte by byte from response times.
  * Only the length can leak, and the lengths compared here (hex digests, tokens) are public anyway.
  */

@@ -33,7 +33,7 @@ export type LogSettings = { min: Level; format: LogFormat };
 export function logSettings(env: { LOG_LEVEL?: string; LOG_FORMAT?: string }): LogSettings {
   const level = env.LOG_LEVEL;
   return {
-    min: level === "warn" || level === "error" ? level : "info",
+    min: level !== undefined && isLevel(level) ? level : "info",
     format: env.LOG_FORMAT === "pretty" ? "pretty" : "json",
   };
 }

@@ -1,15 +1,11 @@
 import type { MiddlewareHandler } from "hono";
-import { csrfMatches, sameOrigin, sessionCookieOf, verifySession } from "../console/session";
+import { checkCsrf, sessionOf } from "../console/session";
 import type { AppEnv } from "../context";
+import { hashedEqual } from "../crypto";
 import { RelayError } from "../errors";
 
-const encoder = new TextEncoder();
 /** Methods that change nothing; every other one needs the CSRF token when signed in by cookie. */
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
-
-async function sha256(text: string): Promise<Uint8Array> {
-  return new Uint8Array(await crypto.subtle.digest("SHA-256", encoder.encode(text)));
-}
 
 /** The admin token, or a refusal when none is configured: with no token the admin API is closed, never open. */
 export function adminToken(env: Env): string {
@@ -18,13 +14,9 @@ export function adminToken(env: Env): string {
   return token;
 }
 
-/**
- * Whether `given` is the admin token. Both sides are hashed before the constant-time compare, so neither the
- * token's bytes nor its length leak.
- */
-export async function isAdminToken(token: string, given: string): Promise<boolean> {
-  const [a, b] = await Promise.all([sha256(given), sha256(token)]);
-  return crypto.subtle.timingSafeEqual(a, b);
+/** Whether `given` is the admin token, compared without leaking the token's bytes or length. */
+export function isAdminToken(token: string, given: string): Promise<boolean> {
+  return hashedEqual(given, token);
 }
 
 function unauthorized(): RelayError {
@@ -44,14 +36,9 @@ export function adminAuth(): MiddlewareHandler<AppEnv> {
     const token = adminToken(c.env);
     const header = c.req.header("authorization");
     if (header === undefined) {
-      const cookie = sessionCookieOf(c.req.header("cookie"));
-      const session = cookie ? await verifySession(token, cookie, Date.now()) : undefined;
+      const session = await sessionOf(c.req.raw, token);
       if (!session) throw unauthorized();
-      if (!SAFE_METHODS.has(c.req.method)) {
-        if (!sameOrigin(c.req.raw) || !(await csrfMatches(session, c.req.header("x-csrf-token")))) {
-          throw new RelayError("CSRF_REFUSED", "a console request needs its CSRF token and the relay's own origin");
-        }
-      }
+      if (!SAFE_METHODS.has(c.req.method)) await checkCsrf(c.req.raw, session);
       await next();
       return;
     }

@@ -1,10 +1,7 @@
-import { endpointUrlProblem, type Signed, withRotatedSecret } from "../config/endpoint";
+import { endpointUrlProblem, type Kept, type Signed, withRotatedSecret } from "../config/endpoint";
 import { generateSecret } from "../delivery/signature";
 import type { ErrorCode } from "../errors";
 import { invalid } from "./validate";
-
-/** What targets and deciders keep beside their input. */
-type Stored = Signed & { enabled: boolean; createdAt: string; updatedAt: string };
 
 /**
  * Secrets are write-only: read back, only the secret's last 4 characters show (enough to tell a rotation
@@ -32,9 +29,9 @@ export function masked<T extends Signed & { headers?: Record<string, string> | u
  */
 export function fromInput<I extends { secret?: string | undefined; enabled?: boolean | undefined }>(
   input: I,
-  existing: Stored | undefined,
+  existing: Kept | undefined,
   nowMs: number,
-): { value: Omit<I, "secret" | "enabled"> & Stored; shown?: string } {
+): { value: Omit<I, "secret" | "enabled"> & Kept; shown?: string } {
   const now = new Date(nowMs).toISOString();
   const secret = input.secret ?? existing?.secret ?? generateSecret();
   const generated = secret !== input.secret && secret !== existing?.secret;
@@ -51,7 +48,7 @@ export function fromInput<I extends { secret?: string | undefined; enabled?: boo
 }
 
 /** `existing` with a fresh secret (returned once, as `shown`); the previous one signs on for the grace period. */
-export function rotated<T extends Stored>(existing: T, nowMs: number): { value: T; shown: string } {
+export function rotated<T extends Kept>(existing: T, nowMs: number): { value: T; shown: string } {
   const secret = generateSecret();
   return {
     value: { ...withRotatedSecret(existing, secret, nowMs), updatedAt: new Date(nowMs).toISOString() },

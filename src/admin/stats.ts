@@ -12,8 +12,8 @@ const WINDOWS = { "1h": { ms: 3600_000, buckets: 12 }, "1d": { ms: 86_400_000, b
  */
 export const statsRoutes = new Hono<AppEnv>().get("/", async (c) => {
   const name = c.req.query("window") ?? "1h";
+  if (!Object.hasOwn(WINDOWS, name)) throw new RelayError("INVALID_REQUEST", "window must be 1h or 1d");
   const window = WINDOWS[name as keyof typeof WINDOWS];
-  if (!window || !Object.hasOwn(WINDOWS, name)) throw new RelayError("INVALID_REQUEST", "window must be 1h or 1d");
   const summary = await statsStub(c.env).summary(Date.now() - window.ms, window.buckets);
   return c.json({ window: name, ...summary }, 200, { "cache-control": "no-store" });
 });

@@ -3,15 +3,7 @@ import { adminToken, isAdminToken } from "../admin/auth";
 import type { AppEnv } from "../context";
 import { RelayError } from "../errors";
 import type { SessionAnswer } from "./schemas";
-import {
-  csrfMatches,
-  issueSession,
-  SESSION_SECONDS,
-  sameOrigin,
-  sessionCookie,
-  sessionCookieOf,
-  verifySession,
-} from "./session";
+import { checkCsrf, issueSession, SESSION_SECONDS, sameOrigin, sessionCookie, sessionOf } from "./session";
 
 const NO_STORE = { "cache-control": "no-store" };
 
@@ -50,17 +42,13 @@ export const consoleRoutes = new Hono<AppEnv>()
     });
   })
   .get("/session", async (c) => {
-    const cookie = sessionCookieOf(c.req.header("cookie"));
-    const session = cookie ? await verifySession(adminToken(c.env), cookie, Date.now()) : undefined;
+    const session = await sessionOf(c.req.raw, adminToken(c.env));
     if (!session) throw new RelayError("UNAUTHORIZED", "not signed in");
     return c.json(answer(session), 200, NO_STORE);
   })
   .delete("/session", async (c) => {
-    const cookie = sessionCookieOf(c.req.header("cookie"));
-    const session = cookie ? await verifySession(adminToken(c.env), cookie, Date.now()) : undefined;
+    const session = await sessionOf(c.req.raw, adminToken(c.env));
     // Signing out is a state change too: a cross-site page must not sign the operator out.
-    if (session && (!sameOrigin(c.req.raw) || !(await csrfMatches(session, c.req.header("x-csrf-token"))))) {
-      throw new RelayError("CSRF_REFUSED", "a console request needs its CSRF token and the relay's own origin");
-    }
+    if (session) await checkCsrf(c.req.raw, session);
     return c.body(null, 204, { ...NO_STORE, "set-cookie": sessionCookie(c.req.url, "", 0) });
   });

@@ -1,3 +1,8 @@
+import { hashedEqual } from "../crypto";
+import { encodeBase64 } from "../delivery/signature";
+import { RelayError } from "../errors";
+import { LOOPBACK_NAMES } from "../net/address";
+
 /**
  * Console sessions: a signed, expiring cookie value that never contains the admin token. The signing key is
  * derived from ADMIN_TOKEN, so rotating the token ends every session at once; the CSRF token is derived from the
@@ -12,9 +17,7 @@ export const SESSION_SECONDS = 12 * 60 * 60;
 export const SESSION_COOKIE = "imrelay_session";
 
 function base64url(bytes: ArrayBuffer): string {
-  let text = "";
-  for (const b of new Uint8Array(bytes)) text += String.fromCharCode(b);
-  return btoa(text).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+  return encodeBase64(new Uint8Array(bytes)).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
 }
 
 /** The session key: HMAC-SHA256 keyed by the admin token over a fixed label, so the token itself never signs. */
@@ -27,15 +30,6 @@ async function sessionKey(adminToken: string): Promise<CryptoKey> {
 
 async function mac(key: CryptoKey, text: string): Promise<string> {
   return base64url(await crypto.subtle.sign("HMAC", key, encoder.encode(text)));
-}
-
-/** Constant-time equality of two strings of any length (both are hashed first, so no length leaks either). */
-async function sameText(a: string, b: string): Promise<boolean> {
-  const [x, y] = await Promise.all([
-    crypto.subtle.digest("SHA-256", encoder.encode(a)),
-    crypto.subtle.digest("SHA-256", encoder.encode(b)),
-  ]);
-  return crypto.subtle.timingSafeEqual(x, y);
 }
 
 /** A valid session: when it ends and the CSRF token bound to it. */
@@ -58,19 +52,35 @@ export async function verifySession(adminToken: string, value: string, nowMs: nu
   const [, expiry, nonce, signature] = m as unknown as [string, string, string, string];
   const key = await sessionKey(adminToken);
   const expected = await mac(key, `${VERSION}.${expiry}.${nonce}`);
-  if (!(await sameText(signature, expected))) return undefined;
+  if (!(await hashedEqual(signature, expected))) return undefined;
   const expiresAtMs = Number(expiry);
   if (expiresAtMs <= nowMs || expiresAtMs > nowMs + SESSION_SECONDS * 1000) return undefined;
   return { expiresAtMs, csrf: await mac(key, `csrf.${nonce}`) };
 }
 
 /** Whether a CSRF token sent back matches the session's. */
-export function csrfMatches(session: Session, given: string | undefined): Promise<boolean> {
-  return given ? sameText(session.csrf, given) : Promise.resolve(false);
+function csrfMatches(session: Session, given: string | undefined): Promise<boolean> {
+  return given ? hashedEqual(session.csrf, given) : Promise.resolve(false);
+}
+
+/** The session a request's cookie stands for, if any. */
+export async function sessionOf(req: Request, adminToken: string): Promise<Session | undefined> {
+  const cookie = sessionCookieOf(req.headers.get("cookie") ?? undefined);
+  return cookie ? verifySession(adminToken, cookie, Date.now()) : undefined;
+}
+
+/**
+ * Refuses a cookie-authenticated state change that does not come from the relay's own page: its origin must be
+ * the relay's and it must carry the session's CSRF token in `x-csrf-token`.
+ */
+export async function checkCsrf(req: Request, session: Session): Promise<void> {
+  if (!sameOrigin(req) || !(await csrfMatches(session, req.headers.get("x-csrf-token") ?? undefined))) {
+    throw new RelayError("CSRF_REFUSED", "a console request needs its CSRF token and the relay's own origin");
+  }
 }
 
 /** The session cookie's value in a Cookie header; the first one wins, as browsers send the most specific first. */
-export function sessionCookieOf(header: string | undefined): string | undefined {
+function sessionCookieOf(header: string | undefined): string | undefined {
   if (!header) return undefined;
   for (const part of header.split(";")) {
     const eq = part.indexOf("=");
@@ -79,14 +89,10 @@ export function sessionCookieOf(header: string | undefined): string | undefined 
   return undefined;
 }
 
-/** Loopback hosts get a cookie without `Secure`: `npm run dev` serves plain http on 127.0.0.1. */
-function isLocal(url: URL): boolean {
-  return url.hostname === "127.0.0.1" || url.hostname === "localhost" || url.hostname === "[::1]";
-}
-
 /** The Set-Cookie header for a session value (or, with `value` empty and `maxAge` 0, one that clears it). */
 export function sessionCookie(requestUrl: string, value: string, maxAge: number): string {
-  const secure = isLocal(new URL(requestUrl)) ? "" : "; Secure";
+  // Loopback hosts get a cookie without `Secure`: `npm run dev` serves plain http on 127.0.0.1.
+  const secure = LOOPBACK_NAMES.has(new URL(requestUrl).hostname) ? "" : "; Secure";
   return `${SESSION_COOKIE}=${value}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${maxAge}${secure}`;
 }
 

@@ -1,3 +1,5 @@
+import { LOOPBACK_NAMES } from "../net/address";
+
 /**
  * What a failed connection was. workerd reports a refused connection, a reset and a connection closed before the
  * answer alike, as "Network connection lost." (measured under `wrangler dev` and in the workerd tests), which
@@ -6,7 +8,6 @@
  * may be, without a probe: in production a probe would cost a subrequest of the lane's budget per failure.
  */
 const LOST = "Network connection lost.";
-const LOOPBACK = new Set(["localhost", "127.0.0.1", "[::1]"]);
 /** A loopback connect is answered at once; this only bounds a host that never answers. */
 const PROBE_MS = 1_000;
 
@@ -14,7 +15,7 @@ const PROBE_MS = 1_000;
 export async function networkErrorReason(url: string, message: string): Promise<string> {
   if (message !== LOST) return message;
   const { hostname, port, protocol } = new URL(url);
-  if (!LOOPBACK.has(hostname)) return "connection lost (refused, reset or closed before an answer)";
+  if (!LOOPBACK_NAMES.has(hostname)) return "connection lost (refused, reset or closed before an answer)";
   const portNumber = Number(port || (protocol === "https:" ? 443 : 80));
   const address = `${hostname}:${portNumber}`;
   return (await accepts(hostname.replace(/^\[|\]$/g, ""), portNumber))

@@ -25,7 +25,7 @@ function decodeBase64(text: string): Uint8Array<ArrayBuffer> | undefined {
   return bytes;
 }
 
-function encodeBase64(bytes: Uint8Array): string {
+export function encodeBase64(bytes: Uint8Array): string {
   let binary = "";
   for (const byte of bytes) binary += String.fromCharCode(byte);
   return btoa(binary);

@@ -13,6 +13,9 @@ export type HostClass = { kind: "public" } | { kind: "loopback" } | { kind: "ref
 
 const PUBLIC: HostClass = { kind: "public" };
 const LOOPBACK: HostClass = { kind: "loopback" };
+
+/** The loopback host names as `URL.hostname` spells them: where local development runs. */
+export const LOOPBACK_NAMES: ReadonlySet<string> = new Set(["localhost", "127.0.0.1", "[::1]"]);
 const refused = (reason: string): HostClass => ({ kind: "refused", reason });
 
 /** IPv4 ranges that are not the public internet (IANA special-purpose registry), most specific reason first. */

@@ -1,11 +1,11 @@
 import type { StatsSummary } from "./schema";
 
+type Totals = StatsSummary["totals"];
 /** What is counted; `label` says which: a provider, an error code, a verdict, or a target. */
-export type StatKind = "accepted" | "delivered" | "retried" | "dead" | "refused" | "verdict" | "fallback";
+export type StatKind = keyof Totals;
 export type StatEntry = { kind: StatKind; label: string; n: number; atMs?: number };
 
 type Row = { minute: number; kind: string; label: string; n: number };
-type Totals = StatsSummary["totals"];
 
 /** Sums per-minute rows into totals and `buckets` equal slices from `sinceMs` to `nowMs`. Pure. */
 export function summarize(rows: readonly Row[], sinceMs: number, nowMs: number, buckets: number): StatsSummary {
