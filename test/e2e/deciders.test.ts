@@ -59,7 +59,7 @@ async function registerDecider(input: Record<string, unknown> = {}, to: Decider 
   return id;
 }
 
-type Decided = { answer: unknown; eventId: string; ms: number; asked: ReceivedRequest[] };
+type Decided = { answer: unknown; eventId: string; ms: number; marker: string; asked: ReceivedRequest[] };
 
 function eventIdOf(res: JsonResponse): string {
   const id = res.headers.get("x-imrelay-event-id");
@@ -95,7 +95,7 @@ async function decided(
     expect(event).toMatchObject({ id: eventId, specversion: "1.0", data: JSON.parse(JSON.stringify(body)) });
     expect(event, "the decider is asked before there is a decision").not.toHaveProperty("decision");
   }
-  return { answer: res.json, eventId, ms, asked };
+  return { answer: res.json, eventId, ms, marker, asked };
 }
 
 const toTencent = (command: string) => (body: string) => sendTencent(body, command);
@@ -424,6 +424,7 @@ describe("e2e: deciders that fail, and callbacks no decider wants", () => {
     expect(after.asked).toEqual([]);
     expect(after.answer).toEqual(OK);
     expect(await delivered(after.eventId)).not.toHaveProperty("decision");
+    expect(decider.asked(after.marker), "nor is it asked later, off the ack path").toEqual([]);
 
     const invite = await decided(fixture("netease", "callback-9-team-invite"), toNetease, deny);
     expect(invite.asked, "the NetEase-only decider is asked").toHaveLength(1);

@@ -213,8 +213,10 @@ describe("lane: 410 Gone", () => {
     expect(letters.find((l) => l.lastStatus === 410)?.lastError).toBe("HTTP 410 (target disabled)");
     // Each delivery answered 410 is logged with the id of its dead letter.
     const lines = warn.mock.calls.map(([l]) => JSON.parse(String(l))).filter((l) => l.msg.includes("410 Gone"));
-    expect(lines.length).toBeGreaterThanOrEqual(1);
+    expect(lines).toHaveLength(calls.length);
     for (const line of lines) {
+      expect(events.map((e) => e.id)).toContain(line.eventId);
+      expect(line.deadLetter).toEqual(expect.any(String));
       expect(letters.find((l) => l.id === line.deadLetter)?.event?.id, JSON.stringify(line)).toBe(line.eventId);
     }
     const sent = calls.length;

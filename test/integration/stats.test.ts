@@ -31,11 +31,13 @@ async function post(req: Request, overrides: Partial<Env> = {}): Promise<Respons
 }
 
 /** A STATS binding whose every call fails. */
-const brokenStats = {
-  idFromName: () => {
+/** A Stats binding that throws; `idFromName` records that the relay did try it. */
+function brokenStats() {
+  const idFromName = vi.fn(() => {
     throw new Error("stats unavailable");
-  },
-} as unknown as Env["STATS"];
+  });
+  return { binding: { idFromName } as unknown as Env["STATS"], idFromName };
+}
 
 afterEach(() => {
   vi.restoreAllMocks();
@@ -76,9 +78,11 @@ describe("stats: refusals at ingress", () => {
   it("answers the provider exactly as before when the Stats object fails", async () => {
     vi.useFakeTimers({ toFake: ["Date"] });
     flushDue();
-    const res = await post(tencent(), { STATS: brokenStats });
+    const broken = brokenStats();
+    const res = await post(tencent(), { STATS: broken.binding });
     expect(res.status).toBe(401);
     expect(((await res.json()) as { ErrorInfo: string }).ErrorInfo).toMatch(/^MISSING_CREDENTIALS: /);
+    expect(broken.idFromName).toHaveBeenCalled();
   });
 });
 
@@ -104,11 +108,13 @@ describe("stats: the consumer", () => {
 
   it("still acks its messages when the Stats object fails", async () => {
     const event = await makeEvent();
-    const { result } = await runBatch({ ...env, STATS: brokenStats } as Env, [
+    const broken = brokenStats();
+    const { result } = await runBatch({ ...env, STATS: broken.binding } as Env, [
       { body: { v: 1, kind: "event", ...split(event) }, id: "m0" },
     ]);
     expect(result.explicitAcks).toEqual(["m0"]);
     expect(result.retryMessages).toEqual([]);
+    expect(broken.idFromName).toHaveBeenCalled();
   });
 });
 
@@ -135,7 +141,7 @@ describe("stats: the lanes", () => {
     const ok = await setupTarget();
     stubFetch({ [ok.url]: 200 });
     await acceptQuietly(ok.target, [split(await makeEvent())]);
-    const restore = await overrideLaneEnv(ok.stub, { STATS: brokenStats });
+    const restore = await overrideLaneEnv(ok.stub, { STATS: brokenStats().binding });
     const status = await settle(ok.stub);
     await restore();
     expect(status).toMatchObject({ pending: 0, delivered: 1 });
@@ -159,7 +165,7 @@ describe("stats: GET /admin/stats", () => {
   });
 
   it("answers 503 when the Stats object fails", async () => {
-    const res = await adminClient({ STATS: brokenStats }).call("GET", "/admin/stats");
+    const res = await adminClient({ STATS: brokenStats().binding }).call("GET", "/admin/stats");
     expect(res.status).toBe(503);
     expect((await errorOf(res)).code).toBe("INTERNAL");
   });
