@@ -13,6 +13,8 @@
 //                   (paired rounds), and the answer's latency when the decider never answers (its timeoutMs).
 //   7. Ordering   — one target with `ordering: "conversation"` against the same target unordered (paired rounds),
 //                   events spread over --conversations conversations; deliveries/s ratio.
+//   8. Sharding   — one target that answers after --shard-delay-ms, with lanes 1, 2 and 4: deliveries/s against
+//                   6 connections × lanes / response time.
 //
 // Flags: --requests N (1500 per round and side) --rounds R (6) --connections C (8) --warmup N (1000)
 //        --events N (200) --targets N (4) --fanout-rounds R (3) --max-seconds S (300) --verbose
@@ -22,7 +24,8 @@
 //        --relay-root DIR (a copy of the project to measure instead of this one, e.g. a variant of src/ in /tmp:
 //          ack, fan-out, isolation and bundle use it; the cost count always runs this checkout)
 //        --ordering-events N (1000 per round and side) --ordering-rounds R (3) --conversations N (100)
-//        --skip bundle,cost,isolation,deciders,ordering
+//        --shard-events N (300 per setting) --shard-delay-ms D (200)
+//        --skip bundle,cost,isolation,deciders,ordering,sharding
 //        --only ordering (run that part alone: it needs nothing from the others) --ordering-port N (its dev server's
 //          port; default a free one)
 //        --relay-var KEY=VALUE (repeatable: a var for the relay's dev servers, e.g. SUBREQUEST_BUDGET=1000)
@@ -60,6 +63,8 @@ const { values: flags } = parseArgs({
     "ordering-events": { type: "string", default: "1000" },
     "ordering-rounds": { type: "string", default: "3" },
     conversations: { type: "string", default: "100" },
+    "shard-events": { type: "string", default: "300" },
+    "shard-delay-ms": { type: "string", default: "200" },
     skip: { type: "string", default: "" },
     only: { type: "string", default: "" },
     "ordering-port": { type: "string", default: "" },
@@ -89,6 +94,9 @@ const DEADLINE_REQUESTS = Number(flags["deadline-requests"]);
 const ORDER_EVENTS = Number(flags["ordering-events"]);
 const ORDER_ROUNDS = Number(flags["ordering-rounds"]);
 const CONVERSATIONS = Number(flags.conversations);
+const SHARD_EVENTS = Number(flags["shard-events"]);
+const SHARD_DELAY_MS = Number(flags["shard-delay-ms"]);
+const SHARD_LANES = [1, 2, 4];
 const MAX_SECONDS = Number(flags["max-seconds"]);
 const WRANGLER = join(ROOT, "node_modules", ".bin", "wrangler");
 
@@ -1064,6 +1072,85 @@ async function orderingBench(dir, fixtures) {
   };
 }
 
+// ---- 8. sharding --------------------------------------------------------------------------------------------------
+
+/**
+ * What `lanes` buys a target that is slow to answer: one lane holds at most 6 connections, so it sustains about
+ * 6 / (response time); n shards (with `maxInFlight` 6n) should carry n times that. Measured at the receiver, from
+ * its first arrival to its last, so the ingress and the queue's batching stay out of the rate.
+ */
+async function shardingBench(dir, eventful) {
+  out("## 8. Sharding");
+  const receivers = await startReceivers(1, { delayMs: SHARD_DELAY_MS });
+  cleanups.push(() => receivers.close());
+  const config = await configCopy(join(RELAY_ROOT, "wrangler.toml"), dir, "relay-sharding", { consumers: true });
+  // Each setting must reach the consumer at once: no cached copy of the previous one.
+  const [relay] = await startServers([["relay", config, { ...VARS, TARGETS_CACHE_TTL_SECONDS: "0" }]]);
+  const rows = [];
+  const results = [];
+  for (const lanes of SHARD_LANES) {
+    await adminJson(relay, "PUT", "/targets/sharded", {
+      url: receivers.urls[0],
+      lanes,
+      maxInFlight: 6 * lanes,
+    });
+    for (const [events, measured] of [
+      [Math.min(6 * lanes, SHARD_EVENTS), false], // warm-up: creates the shards and opens their connections
+      [SHARD_EVENTS, true],
+    ]) {
+      receivers.reset();
+      const requests = sequential(uniquePool(eventful, events + CONNECTIONS));
+      const r = await runLoad({ url: relay.url, requests, amount: events, connections: CONNECTIONS, maxSeconds: 60 });
+      if (r.ok !== events) throw new Error(`sharding: ${r.ok}/${events} callbacks answered 2xx`);
+      const expectedSeconds = (events * SHARD_DELAY_MS) / 1000 / (6 * lanes);
+      if (!(await receivers.waitFor(events, 30_000 + 3 * expectedSeconds * 1000)))
+        throw new Error(`sharding: lanes ${lanes}: ${receivers.count()}/${events} deliveries`);
+      await sleep(SHARD_DELAY_MS + 250); // anything delivered twice arrives by now
+      if (!measured) continue;
+      const dps = (events - 1) / ((receivers.lastAt() - receivers.firstAt()) / 1000);
+      const expected = (6 * lanes * 1000) / SHARD_DELAY_MS;
+      results.push({ lanes, dps, expected, peak: receivers.peakInFlight(), extra: receivers.count() - events });
+    }
+  }
+  const shards = (await adminJson(relay, "GET", "/targets/sharded")).delivery;
+  await relay.stop();
+  await receivers.close();
+  const base = results[0]?.dps ?? Number.NaN;
+  for (const r of results) {
+    rows.push([
+      r.lanes,
+      6 * r.lanes,
+      SHARD_EVENTS,
+      r.extra,
+      r.peak,
+      f(r.dps, 1),
+      f(r.expected),
+      `${f(r.dps / r.expected, 2)}`,
+      `${f(r.dps / base, 2)}×`,
+    ]);
+  }
+  out(
+    `${SHARD_EVENTS} unique signed callbacks per setting, through the relay's ingress, to one target on 127.0.0.1 that answers 200 after ${SHARD_DELAY_MS} ms;`,
+  );
+  out(
+    `the target PUT with lanes n and maxInFlight 6n before each setting (a warm-up of 6n events first). deliveries/s = from the receiver's first arrival to its last;`,
+  );
+  out(
+    `expected = 6 connections × n lanes / ${SHARD_DELAY_MS} ms; peak = most requests the receiver held open at once.`,
+  );
+  out(
+    table(
+      ["lanes", "maxInFlight", "events", "extra", "peak open", "deliveries/s", "expected", "of expected", "vs 1 lane"],
+      rows,
+    ),
+  );
+  out(
+    `lanes afterwards: ${shards.pending} pending, ${shards.dead} dead; delivered per shard (every setting and warm-up): ${shards.shards.map((x) => x.delivered).join(" · ")}`,
+  );
+  out();
+  return results;
+}
+
 // ---- main -----------------------------------------------------------------------------------------------------
 async function main() {
   const started = performance.now();
@@ -1106,6 +1193,7 @@ async function main() {
   const fan = await fanoutBench(dir, ack.eventful, ingressUs);
   const iso = SKIP.has("isolation") ? undefined : await isolationBench(dir, ack.eventful);
   const ord = SKIP.has("ordering") ? undefined : await orderingBench(dir, fixtures);
+  const shard = SKIP.has("sharding") ? undefined : await shardingBench(dir, ack.eventful);
   const contended = Math.max(
     ack.a.relay.other,
     ack.a.reference.other,
@@ -1308,6 +1396,17 @@ async function main() {
       `${f(ord.ratio.median, 2)}×`,
       "indicative",
       "–",
+    ]);
+  }
+  if (shard) {
+    const ok = shard.every((r) => r.dps >= 0.8 * r.expected && r.extra === 0);
+    rows.push([
+      `Sharding: deliveries/s to a target answering in ${SHARD_DELAY_MS} ms, lanes ${SHARD_LANES.join(" · ")} (reference = 6 × lanes / response time)`,
+      shard.map((r) => f(r.dps)).join(" · "),
+      shard.map((r) => f(r.expected)).join(" · "),
+      shard.map((r) => `${f(r.dps / r.expected, 2)}×`).join(" · "),
+      "≥ 0.8× each, no duplicates",
+      mark(ok),
     ]);
   }
   if (Number.isFinite(bundle.gzip))

@@ -7,10 +7,17 @@ import { createServer as createTcpServer } from "node:net";
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Starts `n` receivers; each keeps its first request (to check the relay's signature) and a delivery count. */
-export async function startReceivers(n) {
+/**
+ * Starts `n` receivers; each keeps its first request (to check the relay's signature) and a delivery count.
+ * `delayMs` holds every answer that long (a target that takes time to answer), and `peakInFlight` then tells how
+ * many requests were open at once.
+ */
+export async function startReceivers(n, { delayMs = 0 } = {}) {
   let count = 0;
+  let firstAt = 0;
   let lastAt = 0;
+  let inFlight = 0;
+  let peakInFlight = 0;
   const firsts = [];
   /** webhook-id → performance.now() of its first arrival, for lag per event. */
   const arrivals = new Map();
@@ -18,14 +25,22 @@ export async function startReceivers(n) {
     Array.from({ length: n }, (_, i) => {
       const server = createServer((req, res) => {
         const chunks = [];
+        inFlight++;
+        peakInFlight = Math.max(peakInFlight, inFlight);
         req.on("data", (c) => chunks.push(c));
         req.on("end", () => {
           count++;
           lastAt = performance.now();
+          firstAt ||= lastAt;
           const id = req.headers["webhook-id"];
           if (typeof id === "string" && !arrivals.has(id)) arrivals.set(id, lastAt);
           if (!firsts[i]) firsts[i] = { headers: req.headers, body: Buffer.concat(chunks).toString("utf8") };
-          res.writeHead(200, { "content-length": "0" }).end();
+          const answer = () => {
+            inFlight--;
+            res.writeHead(200, { "content-length": "0" }).end();
+          };
+          if (delayMs > 0) setTimeout(answer, delayMs);
+          else answer();
         });
       });
       server.keepAliveTimeout = 30_000;
@@ -38,12 +53,16 @@ export async function startReceivers(n) {
   return {
     urls: servers.map((s, i) => `http://127.0.0.1:${s.address().port}/hook${i}`),
     count: () => count,
+    firstAt: () => firstAt,
     lastAt: () => lastAt,
+    peakInFlight: () => peakInFlight,
     firsts,
     arrivals,
     reset() {
       count = 0;
+      firstAt = 0;
       lastAt = 0;
+      peakInFlight = inFlight;
       firsts.length = 0;
       arrivals.clear();
     },
