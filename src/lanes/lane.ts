@@ -1,7 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { disableTarget, readTarget, type TargetLookup } from "../config/store";
 import { isOrdered, LANE_CONNECTIONS, REORDER_WINDOW_MS, type TargetWithId } from "../config/target";
-import { attemptDelivery, mapLimit } from "../delivery/attempt";
+import { attemptDelivery } from "../delivery/attempt";
 import { type AttemptResult, classify, type Verdict } from "../delivery/classify";
 import { type Settings, settings } from "../env";
 import { type EventEnvelope, spliceData } from "../event";
@@ -13,6 +13,7 @@ import { recordStats, tally } from "../stats/record";
 import type { StatEntry } from "../stats/summary";
 import { afterAttempt, allowance } from "./circuit";
 import type { DeliveryView, LaneStatus, LaneSummary, ListQuery } from "./log";
+import { pool, type Take } from "./pool";
 import { type AttemptRecord, type DeliveryRow, type LaneItem, LaneStore, type Next } from "./store";
 
 /** An alarm run stops starting deliveries after this long, and re-arms: one run never holds the lane for long. */
@@ -231,7 +232,13 @@ export class Lane extends DurableObject<Env> {
     }
   }
 
-  /** Delivers what is due, in rounds, until nothing is due, the run's time or budget is spent, or the circuit opens. */
+  /**
+   * Delivers what is due until nothing is, the run's time or budget is spent, the circuit opens or the target
+   * answers 410. Each connection starts the next due delivery as soon as its last one finished, so a slow answer
+   * holds one connection, never the others; due rows are read ROUND_ROWS at a time. A connection that finds
+   * nothing due waits while others are in flight, then looks again: a delivered head releases the next row of its
+   * conversation, and a probe that closes the circuit releases everything. While open, only a probe runs, alone.
+   */
   private async deliverDue(
     target: TargetWithId,
     cfg: Settings,
@@ -242,24 +249,36 @@ export class Lane extends DurableObject<Env> {
     const lanes = target.lanes ?? 1;
     const connections = Math.min(LANE_CONNECTIONS, Math.ceil((target.maxInFlight ?? LANE_CONNECTIONS) / lanes));
     const rate = target.ratePerSecond === undefined ? undefined : target.ratePerSecond / lanes;
+    const ordered = isOrdered(target);
+    /** Rows read as due and not yet started, and those started and not yet recorded: `due` must skip both. */
+    let ready: DeliveryRow[] = [];
+    const inFlight = new Set<string>();
     let spent = 0;
     let gone = false;
-    while (!gone && spent < budget && Date.now() - started < RUN_MS) {
-      const allowed = allowance(this.store.circuit(), Date.now());
-      if (allowed === "none") break;
-      const limit = allowed === "probe" ? 1 : Math.min(ROUND_ROWS, budget - spent);
-      const rows = this.store.due(Date.now(), limit, isOrdered(target));
-      if (rows.length === 0) break;
-      spent += rows.length;
-      await mapLimit(rows, connections, async (row) => {
-        // The circuit may open, a 410 arrive or the run's time end while this round is under way: the rest stay
-        // pending for the next run.
-        if (gone || Date.now() - started >= RUN_MS) return;
-        if (allowed === "all" && allowance(this.store.circuit(), Date.now()) === "none") return;
+    const next = (running: number): Take<{ row: DeliveryRow; probe: boolean }> => {
+      const nowMs = Date.now();
+      if (gone || spent >= budget || nowMs - started >= RUN_MS) return undefined;
+      const allowed = allowance(this.store.circuit(), nowMs);
+      if (allowed === "none") return undefined;
+      const probe = allowed === "probe";
+      if (probe && running > 0) return "wait";
+      if (probe || ready.length === 0) {
+        ready = this.store.due(nowMs, probe ? 1 : Math.min(ROUND_ROWS, budget - spent), ordered, inFlight);
+      }
+      const row = ready.shift();
+      if (!row) return "wait";
+      spent++;
+      inFlight.add(row.event_id);
+      return { row, probe };
+    };
+    await pool(connections, next, async ({ row, probe }) => {
+      try {
         if (rate !== undefined) await this.waitForRate(rate);
-        gone = (await this.deliverOne(target, row, cfg, log, allowed === "probe")) || gone;
-      });
-    }
+        gone = (await this.deliverOne(target, row, cfg, log, probe)) || gone;
+      } finally {
+        inFlight.delete(row.event_id);
+      }
+    });
     return spent;
   }
 

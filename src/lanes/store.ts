@@ -294,30 +294,22 @@ export class LaneStore {
   }
 
   /**
-   * Pending deliveries due by `nowMs`, oldest first. It does not wait for deferred attempt records: it skips
-   * their rows instead (a row whose attempt is recorded but not yet written is not due), so a round of delivery
-   * costs no commit of its own.
+   * Pending deliveries due by `nowMs`, oldest first, but for those in `busy` (under way). It does not wait for
+   * deferred attempt records: it skips their rows instead (a row whose attempt is recorded but not yet written is
+   * not due), so a read costs no commit of its own.
    *
-   * For an ordered target, only the head of each conversation (see HEAD) is due: one row per conversation per
-   * round, and the next only once the head is delivered or dead. Its records are written first, so a delivered
-   * head releases the next row in the very next round.
+   * For an ordered target, only the head of each conversation (see HEAD) is due: one row per conversation at a
+   * time, and the next only once the head is delivered or dead. Its records are written first, so a delivered
+   * head releases the next row at the very next read.
    */
-  due(nowMs: number, limit: number, ordered = false): DeliveryRow[] {
-    if (ordered) {
-      this.flush();
-      return this.run<DeliveryRow>(
-        `SELECT * FROM deliveries d WHERE d.state = 'pending' AND d.next_at <= ? AND ${HEAD} ORDER BY d.next_at LIMIT ?`,
-        nowMs,
-        limit,
-      );
-    }
+  due(nowMs: number, limit: number, ordered = false, busy: ReadonlySet<string> = new Set()): DeliveryRow[] {
+    if (ordered) this.flush();
     const unwritten = this.attemptsToWrite;
-    return this.run<DeliveryRow>(
-      "SELECT * FROM deliveries WHERE state = 'pending' AND next_at <= ? ORDER BY next_at LIMIT ?",
-      nowMs,
-      limit + unwritten.size,
-    )
-      .filter((row) => !unwritten.has(row.event_id))
+    const query = ordered
+      ? `SELECT * FROM deliveries d WHERE d.state = 'pending' AND d.next_at <= ? AND ${HEAD} ORDER BY d.next_at LIMIT ?`
+      : "SELECT * FROM deliveries WHERE state = 'pending' AND next_at <= ? ORDER BY next_at LIMIT ?";
+    return this.run<DeliveryRow>(query, nowMs, limit + unwritten.size + busy.size)
+      .filter((row) => !unwritten.has(row.event_id) && !busy.has(row.event_id))
       .slice(0, limit);
   }
 

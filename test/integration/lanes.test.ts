@@ -1,4 +1,4 @@
-import { env } from "cloudflare:test";
+import { env, runInDurableObject } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { putTarget } from "../../src/config/store";
 import type { Target, TargetWithId } from "../../src/config/target";
@@ -337,6 +337,42 @@ describe("lane: concurrency and rate", () => {
 
   it("splits maxInFlight over a target's lanes", async () => {
     expect(await peakInFlight({ maxInFlight: 4, lanes: 2 }, 8)).toBe(2);
+  });
+
+  it("keeps its other connections busy while one answer is slow, past the rows one read takes", async () => {
+    // A Paid plan's budget: an alarm run reads its due rows ROUND_ROWS (50) at a time, and delivers 120 here.
+    const { url, target, stub } = await setupTarget();
+    await runInDurableObject(stub, (instance: Lane) => {
+      (instance as unknown as { env: Env }).env = { ...env, SUBREQUEST_BUDGET: "1000" };
+    });
+    const events = 120;
+    let others = 0;
+    let release = () => {};
+    const othersDone = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let held = false;
+    let slow: "released by the others" | "timed out" | undefined;
+    stubFetch({
+      [url]: async () => {
+        if (!held) {
+          held = true;
+          // The first delivery answers only once every other one is done (or after 2 s): a lane that waited for
+          // it before reading the next rows would leave 70 of them behind it.
+          slow = await Promise.race([
+            othersDone.then(() => "released by the others" as const),
+            new Promise<"timed out">((resolve) => setTimeout(() => resolve("timed out"), 2_000)),
+          ]);
+        } else if (++others === events - 1) release();
+        return new Response(null, { status: 200 });
+      },
+    });
+    await accept(target, await Promise.all(Array.from({ length: events }, () => makeEvent())));
+
+    await runAlarm(stub);
+
+    expect(slow).toBe("released by the others");
+    expect(await stub.status()).toMatchObject({ pending: 0, delivered: events });
   });
 
   it("starts no more than ratePerSecond deliveries per second", async () => {
