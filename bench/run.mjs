@@ -17,7 +17,7 @@
 //                   6 connections × lanes / response time.
 //
 // Flags: --requests N (1500 per round and side) --rounds R (6) --connections C (8) --warmup N (1000)
-//        --events N (200) --targets N (4) --fanout-rounds R (3) --max-seconds S (300) --verbose
+//        --events N (200) --targets N (4) --fanout-rounds R (5) --max-seconds S (300) --verbose
 //        --isolation-events N (150) --isolation-rate R (25 callbacks/s)
 //        --decider-requests N (400 per round and side) --decider-rounds R (3) --decider-connections C (2)
 //        --deadline-requests N (20, 5 in flight)
@@ -50,7 +50,7 @@ const { values: flags } = parseArgs({
     warmup: { type: "string", default: "1000" },
     events: { type: "string", default: "200" },
     targets: { type: "string", default: "4" },
-    "fanout-rounds": { type: "string", default: "3" },
+    "fanout-rounds": { type: "string", default: "5" },
     "isolation-events": { type: "string", default: "150" },
     "isolation-rate": { type: "string", default: "25" },
     "decider-requests": { type: "string", default: "400" },

@@ -1,11 +1,11 @@
 import { Hono } from "hono/tiny";
 import { listTargets } from "../config/store";
 import type { AppEnv } from "../context";
-import { mapLimit } from "../delivery/attempt";
 import { RelayError } from "../errors";
 import { spliceData } from "../event";
 import type { DeliveryView } from "../lanes/log";
 import { laneStub, shardsOf } from "../lanes/route";
+import { mapLimit } from "../pool";
 
 const EVENT_ID = /^evt_[0-9a-f]{32}$/;
 /** Lane calls in flight at once. */

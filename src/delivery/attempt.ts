@@ -87,28 +87,3 @@ async function bodyStart(res: Response): Promise<string | undefined> {
   if (size === 0) return undefined;
   return decoder.decode(concatBytes(chunks).slice(0, RESPONSE_BYTES));
 }
-
-/**
- * Runs `fn` over `items` with at most `limit` in flight: Workers allow 6 open connections per invocation, and a
- * request queued behind them must not spend its timeout waiting for a connection. If one call throws, no new one
- * starts, and the first error is rethrown only once those in flight have finished: the caller must never give up
- * on work that is still under way (a lane would start it again).
- */
-export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array(items.length);
-  let next = 0;
-  let failure: { error: unknown } | undefined;
-  const worker = async () => {
-    while (next < items.length && !failure) {
-      const i = next++;
-      try {
-        results[i] = await fn(items[i] as T);
-      } catch (error) {
-        failure ??= { error };
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  if (failure) throw failure.error;
-  return results;
-}

@@ -7,13 +7,13 @@ import { type Settings, settings } from "../env";
 import { type EventEnvelope, spliceData } from "../event";
 import { createLogger, type Logger, logSettings } from "../log";
 import { count } from "../metrics";
+import { pool, type Take } from "../pool";
 import { parseRetryAfter, retryDelay, withJitter } from "../queue/backoff";
 import { deadLetterId, putDeadLetter } from "../queue/dead-letters";
 import { recordStats, tally } from "../stats/record";
 import type { StatEntry } from "../stats/summary";
 import { afterAttempt, allowance } from "./circuit";
 import type { DeliveryView, LaneStatus, LaneSummary, ListQuery } from "./log";
-import { pool, type Take } from "./pool";
 import { type AttemptRecord, type DeliveryRow, type LaneItem, LaneStore, type Next } from "./store";
 
 /** An alarm run stops starting deliveries after this long, and re-arms: one run never holds the lane for long. */

@@ -1,6 +1,5 @@
 import { cachedTargets } from "../config/store";
 import type { TargetWithId } from "../config/target";
-import { mapLimit } from "../delivery/attempt";
 import { wants } from "../delivery/filter";
 import { settings } from "../env";
 import type { EventEnvelope, QueuedEnvelope } from "../event";
@@ -8,6 +7,7 @@ import { laneStub, shardFor } from "../lanes/route";
 import type { LaneItem } from "../lanes/store";
 import { createLogger, type Logger, logSettings } from "../log";
 import { count } from "../metrics";
+import { mapLimit } from "../pool";
 import { recordStats, tally } from "../stats/record";
 import type { StatEntry } from "../stats/summary";
 import { withSchemaVerdict } from "../validate/schema";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { pool, type Take } from "../../src/lanes/pool";
+import { mapLimit, pool, type Take } from "../../src/pool";
 
 /** A promise and the function that resolves it. */
 function gate(): { promise: Promise<void>; open: () => void } {
@@ -117,5 +117,15 @@ describe("pool", () => {
       ),
     ).rejects.toThrow("storage failed");
     expect(finished).toEqual(["slow"]);
+  });
+
+  it("mapLimit answers each item's result in the items' order, whatever order they finish in", async () => {
+    const delays = [15, 1, 8, 0, 4];
+    const results = await mapLimit(delays, 2, async (ms) => {
+      await new Promise((resolve) => setTimeout(resolve, ms));
+      return ms * 10;
+    });
+    expect(results).toEqual([150, 10, 80, 0, 40]);
+    expect(await mapLimit([], 6, async () => 1)).toEqual([]);
   });
 });

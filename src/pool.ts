@@ -57,3 +57,21 @@ export async function pool<T>(
   await Promise.all(Array.from({ length: limit }, slot));
   if (failure) throw failure.error;
 }
+
+/**
+ * `fn` over `items` with at most `limit` in flight, results in order, by {@link pool}'s start and failure rules:
+ * Workers allow 6 open connections per invocation, and a request queued behind them must not spend its timeout
+ * waiting for a connection.
+ */
+export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  await pool(
+    Math.min(limit, items.length),
+    () => (next < items.length ? next++ : undefined),
+    async (i) => {
+      results[i] = await fn(items[i] as T);
+    },
+  );
+  return results;
+}
