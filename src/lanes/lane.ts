@@ -18,7 +18,7 @@ import { type AttemptRecord, type DeliveryRow, type LaneItem, LaneStore, type Ne
 
 /** An alarm run stops starting deliveries after this long, and re-arms: one run never holds the lane for long. */
 const RUN_MS = 30_000;
-/** Rows read per round of an alarm run. */
+/** Due rows an alarm run reads at a time. */
 const ROUND_ROWS = 50;
 /** How long to wait before retrying a KV write the lane owes, or re-reading a target that fails its schema. */
 const INFRA_RETRY_MS = 30_000;
@@ -250,8 +250,9 @@ export class Lane extends DurableObject<Env> {
     const connections = Math.min(LANE_CONNECTIONS, Math.ceil((target.maxInFlight ?? LANE_CONNECTIONS) / lanes));
     const rate = target.ratePerSecond === undefined ? undefined : target.ratePerSecond / lanes;
     const ordered = isOrdered(target);
-    /** Rows read as due and not yet started, and those started and not yet recorded: `due` must skip both. */
+    /** Rows read as due and not yet started; read again only once they are all started. */
     let ready: DeliveryRow[] = [];
+    /** Rows under way: `due` skips them until their attempt is recorded (then it skips unwritten records). */
     const inFlight = new Set<string>();
     let spent = 0;
     let gone = false;
