@@ -1086,7 +1086,6 @@ async function shardingBench(dir, eventful) {
   const config = await configCopy(join(RELAY_ROOT, "wrangler.toml"), dir, "relay-sharding", { consumers: true });
   // Each setting must reach the consumer at once: no cached copy of the previous one.
   const [relay] = await startServers([["relay", config, { ...VARS, TARGETS_CACHE_TTL_SECONDS: "0" }]]);
-  const rows = [];
   const results = [];
   for (const lanes of SHARD_LANES) {
     await adminJson(relay, "PUT", "/targets/sharded", {
@@ -1116,19 +1115,17 @@ async function shardingBench(dir, eventful) {
   await relay.stop();
   await receivers.close();
   const base = results[0]?.dps ?? Number.NaN;
-  for (const r of results) {
-    rows.push([
-      r.lanes,
-      6 * r.lanes,
-      SHARD_EVENTS,
-      r.extra,
-      r.peak,
-      f(r.dps, 1),
-      f(r.expected),
-      `${f(r.dps / r.expected, 2)}`,
-      `${f(r.dps / base, 2)}×`,
-    ]);
-  }
+  const rows = results.map((r) => [
+    r.lanes,
+    6 * r.lanes,
+    SHARD_EVENTS,
+    r.extra,
+    r.peak,
+    f(r.dps, 1),
+    f(r.expected),
+    f(r.dps / r.expected, 2),
+    `${f(r.dps / base, 2)}×`,
+  ]);
   out(
     `${SHARD_EVENTS} unique signed callbacks per setting, through the relay's ingress, to one target on 127.0.0.1 that answers 200 after ${SHARD_DELAY_MS} ms;`,
   );

@@ -19,10 +19,13 @@ export async function pool<T>(
 ): Promise<void> {
   let inFlight = 0;
   let failure: { error: unknown } | undefined;
+  /** Resolves the promise waiting slots are on, and sets up the next one: each finishing item wakes them all. */
   let wake = () => {};
-  let finished = new Promise<void>((resolve) => {
-    wake = resolve;
-  });
+  const nextFinish = () =>
+    new Promise<void>((resolve) => {
+      wake = resolve;
+    });
+  let finished = nextFinish();
   const slot = async (): Promise<void> => {
     while (!failure) {
       let item: Take<T>;
@@ -47,9 +50,7 @@ export async function pool<T>(
       } finally {
         inFlight--;
         const done = wake;
-        finished = new Promise<void>((resolve) => {
-          wake = resolve;
-        });
+        finished = nextFinish();
         done();
       }
     }

@@ -3,6 +3,7 @@
 // queue broker and KV simulators that live in the same process, GC).
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
+import { readdir } from "node:fs/promises";
 import { descendants } from "../../scripts/lib/dev-server.mjs";
 
 export const CLK_TCK = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim());
@@ -47,7 +48,6 @@ export async function devProcesses(wranglerPid) {
  * (retrying deliveries, firing alarms) and skews every figure measured beside it.
  */
 export async function strayDevServers(pid) {
-  const { readdir } = await import("node:fs/promises");
   const ours = new Set(await descendants(pid));
   const stray = [];
   for (const entry of await readdir("/proc")) {

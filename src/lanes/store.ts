@@ -302,7 +302,7 @@ export class LaneStore {
    * time, and the next only once the head is delivered or dead. Its records are written first, so a delivered
    * head releases the next row at the very next read.
    */
-  due(nowMs: number, limit: number, ordered = false, busy: ReadonlySet<string> = new Set()): DeliveryRow[] {
+  due(nowMs: number, limit: number, ordered: boolean, busy: ReadonlySet<string>): DeliveryRow[] {
     if (ordered) this.flush();
     const unwritten = this.attemptsToWrite;
     const query = ordered

@@ -30,7 +30,6 @@ async function post(req: Request, overrides: Partial<Env> = {}): Promise<Respons
   return res;
 }
 
-/** A STATS binding whose every call fails. */
 /** A Stats binding that throws; `idFromName` records that the relay did try it. */
 function brokenStats() {
   const idFromName = vi.fn(() => {

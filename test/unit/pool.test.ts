@@ -20,13 +20,12 @@ describe("pool", () => {
   it("starts the next item as soon as any one finishes: a held item blocks one slot, not the rest", async () => {
     const held = gate();
     const done: number[] = [];
-    const run = pool(2, from([0, 1, 2, 3, 4, 5]), async (item) => {
+    await pool(2, from([0, 1, 2, 3, 4, 5]), async (item) => {
       if (item === 0) await held.promise;
       done.push(item);
       // Everything else finished while item 0 held its slot.
       if (done.length === 5) held.open();
     });
-    await run;
     expect(done).toEqual([1, 2, 3, 4, 5, 0]);
   });
 
